@@ -1,0 +1,44 @@
+"""Opaque cursors for keyset pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import TypeVar
+
+import msgspec
+
+from flowsync.api.problems import ApiProblem, FieldError
+
+MAX_LIMIT = 500
+T = TypeVar("T")
+
+
+def encode_cursor(value: str | int) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(value)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, kind: type[T]) -> T | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return msgspec.json.decode(raw, type=kind)
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise ApiProblem(
+            400,
+            "Bad Request",
+            "the cursor is not one this API handed out",
+            errors=[FieldError("query.cursor", "invalid cursor")],
+        ) from None
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiProblem(
+            400,
+            "Bad Request",
+            f"limit must be between 1 and {MAX_LIMIT}",
+            errors=[FieldError("query.limit", f"must be between 1 and {MAX_LIMIT}, got {limit}")],
+        )
+    return limit

@@ -1,0 +1,37 @@
+"""asyncpg pool with msgspec JSON codecs; no SQL text lives here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+
+def _encode_json(value: Any) -> str:
+    return _encoder.encode(value).decode()
+
+
+async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(
+            name, schema="pg_catalog", encoder=_encode_json, decoder=_decoder.decode
+        )
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, application_name: str = "flowsync"
+) -> asyncpg.Pool[Any]:
+    """A pool whose json/jsonb values are Python objects in and out."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        server_settings={"application_name": application_name},
+    )
+    assert pool is not None
+    return pool

@@ -1,0 +1,32 @@
+"""Shared fixtures: the session's Postgres server and a fresh migrated database per test."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.pg import ServerForTests, start_test_server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[ServerForTests]:
+    server, embedded = start_test_server()
+    try:
+        server.build_template()
+        yield server
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            shutil.rmtree(embedded.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def database_dsn(pg_server: ServerForTests) -> Iterator[str]:
+    """DSN of a database of its own for this test, migrated, cloned from the template."""
+    name = pg_server.create_database()
+    try:
+        yield pg_server.dsn_for(name)
+    finally:
+        pg_server.drop_database(name)
