@@ -17,8 +17,6 @@ from flowsync.config import ConfigError, Settings, load_settings
 from flowsync.database import database_dsn
 from flowsync.definition import (
     DefinitionError,
-    canonical_json,
-    definition_checksum,
     parse_definition,
     to_mermaid,
 )
@@ -95,13 +93,7 @@ def cmd_workflow_apply(settings: Settings, args: argparse.Namespace) -> int:
         migrate(dsn)
         saved = _with_connection(
             dsn,
-            lambda conn: store.save_workflow_version(
-                conn,
-                definition.name,
-                msgspec.json.decode(canonical_json(definition)),
-                definition_checksum(definition),
-                None,
-            ),
+            lambda conn: store.save_workflow_version(conn, definition, None),
         )
     state = "created" if saved.created else "unchanged"
     print(f"{definition.name}: version {saved.version} ({state})")

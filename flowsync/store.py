@@ -9,6 +9,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from flowsync.definition import WorkflowDefinition, canonical_json, definition_checksum
+from flowsync.definition.plan import build_plan
 from flowsync.keys import Scope
 
 if TYPE_CHECKING:
@@ -49,13 +51,15 @@ class ApiKeyIdentity(msgspec.Struct, frozen=True):
 
 
 async def save_workflow_version(
-    db: Connection, name: str, definition: dict[str, Any], checksum: str, actor: UUID | None
+    db: Connection, definition: WorkflowDefinition, actor: UUID | None
 ) -> SavedVersion:
+    """Store a validated definition (and its plan) as a new version unless it is unchanged."""
     row = await db.fetchrow(
-        "SELECT * FROM flowsync.save_workflow_version($1, $2, $3, $4)",
-        name,
-        definition,
-        checksum,
+        "SELECT * FROM flowsync.save_workflow_version($1, $2, $3, $4, $5)",
+        definition.name,
+        msgspec.json.decode(canonical_json(definition)),
+        definition_checksum(definition),
+        msgspec.to_builtins(build_plan(definition)),
         actor,
     )
     assert row is not None

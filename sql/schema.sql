@@ -38,6 +38,386 @@ CREATE TYPE flowsync.api_scope AS ENUM (
 
 
 --
+-- Name: execution_status; Type: TYPE; Schema: flowsync; Owner: -
+--
+
+CREATE TYPE flowsync.execution_status AS ENUM (
+    'queued',
+    'running',
+    'succeeded',
+    'failed',
+    'cancelled'
+);
+
+
+--
+-- Name: join_rule; Type: TYPE; Schema: flowsync; Owner: -
+--
+
+CREATE TYPE flowsync.join_rule AS ENUM (
+    'all_success',
+    'one_success',
+    'all_done',
+    'none_failed'
+);
+
+
+--
+-- Name: step_claim; Type: TYPE; Schema: flowsync; Owner: -
+--
+
+CREATE TYPE flowsync.step_claim AS (
+	result text,
+	step_id bigint,
+	execution_id uuid,
+	workflow text,
+	version integer,
+	node_id text,
+	node_type text,
+	config jsonb,
+	attempt integer,
+	max_attempts integer,
+	lease_token uuid,
+	timeout_ms integer,
+	input jsonb,
+	upstream jsonb,
+	state jsonb
+);
+
+
+--
+-- Name: step_status; Type: TYPE; Schema: flowsync; Owner: -
+--
+
+CREATE TYPE flowsync.step_status AS ENUM (
+    'pending',
+    'queued',
+    'running',
+    'succeeded',
+    'failed',
+    'skipped',
+    'cancelled',
+    'dead'
+);
+
+
+--
+-- Name: _dispatch(bigint[], text, text[], integer, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._dispatch(p_ready bigint[], p_worker text, p_queues text[], p_limit integer, p_lease_ms integer, p_now timestamp with time zone) RETURNS SETOF flowsync.step_claim
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_handoff bigint[] := '{}';
+    v_rest    bigint[];
+BEGIN
+    IF coalesce(cardinality(p_ready), 0) = 0 THEN
+        RETURN;
+    END IF;
+    IF p_worker IS NOT NULL AND p_limit > 0 THEN
+        SELECT coalesce(array_agg(x.id), '{}') INTO v_handoff
+        FROM (
+            SELECT s.id
+            FROM flowsync.steps s
+            JOIN flowsync.executions e ON e.id = s.execution_id
+            JOIN flowsync.workflow_nodes n
+              ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+            WHERE s.id = ANY (p_ready) AND n.queue = ANY (p_queues)
+            ORDER BY s.id
+            LIMIT p_limit
+        ) x;
+    END IF;
+
+    v_rest := ARRAY(SELECT unnest(p_ready) EXCEPT SELECT unnest(v_handoff));
+    IF cardinality(v_rest) > 0 THEN
+        INSERT INTO flowsync.jobs (step_id, queue, run_at)
+        SELECT s.id, n.queue, p_now
+        FROM flowsync.steps s
+        JOIN flowsync.executions e ON e.id = s.execution_id
+        JOIN flowsync.workflow_nodes n
+          ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+        WHERE s.id = ANY (v_rest);
+        PERFORM flowsync._notify_jobs(v_rest);
+    END IF;
+
+    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_handoff, p_worker, p_lease_ms, p_now);
+END;
+$$;
+
+
+--
+-- Name: _finish_execution(uuid, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._finish_execution(p_execution_id uuid, p_now timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    v_exec    flowsync.executions;
+    v_output  jsonb;
+    v_failed  jsonb;
+BEGIN
+    SELECT * INTO v_exec FROM flowsync.executions e WHERE e.id = p_execution_id;
+
+    SELECT s.output INTO v_output
+    FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.node_id = '$output';
+    IF NOT FOUND THEN
+        SELECT coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) INTO v_output
+        FROM flowsync.steps s
+        JOIN flowsync.workflow_nodes n
+          ON n.workflow_id = v_exec.workflow_id AND n.version = v_exec.version
+         AND n.node_idx = s.node_idx
+        WHERE s.execution_id = p_execution_id AND n.is_leaf AND s.status = 'succeeded';
+    END IF;
+
+    IF v_exec.steps_failed > 0 THEN
+        SELECT jsonb_build_object(
+                   'message', format('%s step(s) failed', count(*)),
+                   'steps', jsonb_agg(jsonb_build_object('node_id', s.node_id,
+                                                         'status', s.status,
+                                                         'error', s.error) ORDER BY s.id))
+        INTO v_failed
+        FROM flowsync.steps s
+        JOIN flowsync.workflow_nodes n
+          ON n.workflow_id = v_exec.workflow_id AND n.version = v_exec.version
+         AND n.node_idx = s.node_idx
+        WHERE s.execution_id = p_execution_id AND s.status IN ('failed', 'dead')
+          AND NOT n.continue_on_failure;
+    END IF;
+
+    UPDATE flowsync.executions e
+    SET status = CASE WHEN v_exec.steps_failed > 0 THEN 'failed'::flowsync.execution_status
+                      ELSE 'succeeded'::flowsync.execution_status END,
+        started_at = coalesce(e.started_at, p_now),
+        finished_at = p_now,
+        output = CASE WHEN v_exec.steps_failed > 0 THEN NULL ELSE v_output END,
+        error = v_failed
+    WHERE e.id = p_execution_id;
+END;
+$_$;
+
+
+--
+-- Name: _join_decision(flowsync.join_rule, integer, integer, integer, integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._join_decision(p_rule flowsync.join_rule, p_total integer, p_succeeded integer, p_failed integer, p_skipped integer) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE
+        WHEN p_total = 0 THEN 'run'
+        WHEN p_rule = 'all_success' THEN
+            CASE WHEN p_failed + p_skipped > 0 THEN 'skip'
+                 WHEN p_succeeded = p_total THEN 'run' ELSE 'wait' END
+        WHEN p_rule = 'one_success' THEN
+            CASE WHEN p_succeeded > 0 THEN 'run'
+                 WHEN p_failed + p_skipped = p_total THEN 'skip' ELSE 'wait' END
+        WHEN p_rule = 'all_done' THEN
+            CASE WHEN p_succeeded + p_failed + p_skipped = p_total THEN 'run' ELSE 'wait' END
+        -- none_failed: no upstream failed and at least one succeeded (all skipped: skip on)
+        ELSE
+            CASE WHEN p_failed > 0 THEN 'skip'
+                 WHEN p_succeeded + p_skipped < p_total THEN 'wait'
+                 WHEN p_succeeded > 0 THEN 'run' ELSE 'skip' END
+    END
+$$;
+
+
+--
+-- Name: _lease_steps(bigint[], text, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._lease_steps(p_step_ids bigint[], p_worker text, p_lease_ms integer, p_now timestamp with time zone) RETURNS SETOF flowsync.step_claim
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF coalesce(cardinality(p_step_ids), 0) = 0 THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH leased AS (
+        UPDATE flowsync.steps s
+        SET status = 'running',
+            attempt = s.attempt + 1,
+            lease_token = gen_random_uuid(),
+            lease_expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0),
+            worker_id = p_worker,
+            started_at = p_now
+        WHERE s.id = ANY (p_step_ids) AND s.status = 'queued'
+        RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
+    )
+    SELECT 'claimed'::text, l.id, l.execution_id, w.name, e.version, l.node_id, n.type, n.config,
+           l.attempt, n.max_attempts, l.lease_token, n.timeout_ms, e.input,
+           (SELECT coalesce(jsonb_object_agg(u.node_id, jsonb_build_object('output', u.output)),
+                            '{}'::jsonb)
+            FROM flowsync.steps u
+            WHERE u.execution_id = l.execution_id AND u.node_idx = ANY (n.context_nodes)
+              AND u.status = 'succeeded'),
+           l.state
+    FROM leased l
+    JOIN flowsync.executions e ON e.id = l.execution_id
+    JOIN flowsync.workflows w ON w.id = e.workflow_id
+    JOIN flowsync.workflow_nodes n
+      ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = l.node_idx
+    ORDER BY l.id;
+
+    -- An execution starts running with its first step. Lock in id order: every function
+    -- that locks several executions does, so they cannot deadlock with each other.
+    PERFORM 1 FROM flowsync.executions e
+    WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s WHERE s.id = ANY (p_step_ids))
+      AND e.status = 'queued'
+    ORDER BY e.id
+    FOR UPDATE;
+    UPDATE flowsync.executions e SET status = 'running', started_at = p_now
+    WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s WHERE s.id = ANY (p_step_ids))
+      AND e.status = 'queued';
+END;
+$$;
+
+
+--
+-- Name: _notify_jobs(bigint[]); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._notify_jobs(p_step_ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_row record;
+BEGIN
+    IF coalesce(cardinality(p_step_ids), 0) = 0 THEN
+        RETURN;
+    END IF;
+    FOR v_row IN
+        SELECT j.queue, min(j.run_at) AS run_at FROM flowsync.jobs j
+        WHERE j.step_id = ANY (p_step_ids) GROUP BY j.queue
+    LOOP
+        PERFORM pg_notify('flowsync_jobs',
+                          v_row.queue || ' ' || floor(extract(epoch FROM v_row.run_at) * 1000)::bigint);
+    END LOOP;
+END;
+$$;
+
+
+--
+-- Name: _retry_delay(text, integer, integer, boolean, integer, bigint); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._retry_delay(p_backoff text, p_initial_ms integer, p_max_ms integer, p_jitter boolean, p_attempt integer, p_retry_after_ms bigint DEFAULT NULL::bigint) RETURNS interval
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_ms double precision;
+BEGIN
+    IF p_backoff = 'fixed' THEN
+        v_ms := p_initial_ms;
+    ELSE
+        v_ms := least(p_max_ms::double precision,
+                      p_initial_ms * power(2::double precision, least(greatest(p_attempt, 1) - 1, 40)));
+    END IF;
+    IF p_jitter THEN
+        v_ms := v_ms * (0.5 + random() / 2);
+    END IF;
+    v_ms := greatest(v_ms, coalesce(p_retry_after_ms, 0)::double precision);
+    RETURN make_interval(secs => v_ms / 1000.0);
+END;
+$$;
+
+
+--
+-- Name: _settle(uuid, bigint[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._settle(p_execution_id uuid, p_terminal bigint[], p_now timestamp with time zone) RETURNS bigint[]
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_workflow_id bigint;
+    v_version     integer;
+    v_frontier    bigint[] := p_terminal;
+    v_ready       bigint[] := '{}';
+    v_new_ready   bigint[];
+    v_skipped     bigint[];
+    v_closed      integer;
+    v_failed      integer;
+    v_open        integer;
+BEGIN
+    SELECT e.workflow_id, e.version INTO v_workflow_id, v_version
+    FROM flowsync.executions e WHERE e.id = p_execution_id;
+
+    -- Failures that fail the execution: failed/dead steps not marked continue_on_failure.
+    SELECT count(*) INTO v_failed
+    FROM flowsync.steps s
+    JOIN flowsync.workflow_nodes n
+      ON n.workflow_id = v_workflow_id AND n.version = v_version AND n.node_idx = s.node_idx
+    WHERE s.id = ANY (p_terminal) AND s.status IN ('failed', 'dead') AND NOT n.continue_on_failure;
+    v_closed := coalesce(cardinality(p_terminal), 0);
+
+    WHILE coalesce(cardinality(v_frontier), 0) > 0 LOOP
+        WITH edge_results AS (
+            SELECT e.to_idx,
+                   (u.status = 'succeeded' AND (e.when_value IS NULL OR e.when_value = u.outcome))::int AS ok,
+                   (u.status IN ('failed', 'dead', 'cancelled'))::int AS failed,
+                   (u.status = 'skipped'
+                    OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
+                        AND e.when_value IS DISTINCT FROM u.outcome))::int AS skipped
+            FROM flowsync.steps u
+            JOIN flowsync.workflow_edges e
+              ON e.workflow_id = v_workflow_id AND e.version = v_version AND e.from_idx = u.node_idx
+            WHERE u.id = ANY (v_frontier)
+        ), per_dependent AS (
+            SELECT to_idx, sum(ok)::int AS ok, sum(failed)::int AS failed, sum(skipped)::int AS skipped
+            FROM edge_results GROUP BY to_idx
+        ), bumped AS (
+            UPDATE flowsync.steps d
+            SET deps_succeeded = d.deps_succeeded + p.ok,
+                deps_failed = d.deps_failed + p.failed,
+                deps_skipped = d.deps_skipped + p.skipped
+            FROM per_dependent p
+            WHERE d.execution_id = p_execution_id AND d.node_idx = p.to_idx AND d.status = 'pending'
+            RETURNING d.id, d.node_idx, d.deps_succeeded, d.deps_failed, d.deps_skipped
+        ), decided AS (
+            SELECT b.id,
+                   flowsync._join_decision(n.join_rule, n.upstream_count, b.deps_succeeded,
+                                           b.deps_failed, b.deps_skipped) AS decision
+            FROM bumped b
+            JOIN flowsync.workflow_nodes n
+              ON n.workflow_id = v_workflow_id AND n.version = v_version AND n.node_idx = b.node_idx
+        )
+        SELECT coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'run'), '{}'),
+               coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'skip'), '{}')
+        INTO v_new_ready, v_skipped
+        FROM decided d;
+
+        IF cardinality(v_skipped) > 0 THEN
+            UPDATE flowsync.steps s SET status = 'skipped', finished_at = p_now
+            WHERE s.id = ANY (v_skipped);
+        END IF;
+        IF cardinality(v_new_ready) > 0 THEN
+            UPDATE flowsync.steps s SET status = 'queued', queued_at = p_now, run_at = p_now
+            WHERE s.id = ANY (v_new_ready);
+        END IF;
+        v_ready := v_ready || v_new_ready;
+        v_closed := v_closed + cardinality(v_skipped);
+        v_frontier := v_skipped;
+    END LOOP;
+
+    UPDATE flowsync.executions e
+    SET steps_open = e.steps_open - v_closed, steps_failed = e.steps_failed + v_failed
+    WHERE e.id = p_execution_id
+    RETURNING e.steps_open INTO v_open;
+
+    IF v_open = 0 THEN
+        PERFORM flowsync._finish_execution(p_execution_id, p_now);
+    END IF;
+    RETURN v_ready;
+END;
+$$;
+
+
+--
 -- Name: authenticate_api_key(bytea, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -53,6 +433,93 @@ BEGIN
     SELECT k.id, k.scopes FROM flowsync.api_keys k
     WHERE k.key_hash = p_key_hash AND k.revoked_at IS NULL;
 END;
+$$;
+
+
+--
+-- Name: cancel_execution(uuid, text, text, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.cancel_execution(p_execution_id uuid, p_reason text DEFAULT NULL::text, p_actor text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now()) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_status flowsync.execution_status;
+BEGIN
+    SELECT e.status INTO v_status FROM flowsync.executions e WHERE e.id = p_execution_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'not_found';
+    ELSIF v_status NOT IN ('queued', 'running') THEN
+        RETURN v_status::text;
+    END IF;
+
+    DELETE FROM flowsync.jobs j
+    WHERE j.step_id IN (SELECT s.id FROM flowsync.steps s
+                        WHERE s.execution_id = p_execution_id AND s.status = 'queued');
+
+    INSERT INTO flowsync.step_attempts
+        (step_id, execution_id, attempt, outcome, worker_id, started_at, ended_at)
+    SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.started_at, p_now
+    FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.status = 'running';
+
+    UPDATE flowsync.steps s
+    SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = p_now
+    WHERE s.execution_id = p_execution_id AND s.status IN ('pending', 'queued', 'running');
+
+    UPDATE flowsync.executions e
+    SET status = 'cancelled', finished_at = p_now, steps_open = 0,
+        error = jsonb_build_object('message', 'cancelled', 'reason', p_reason)
+    WHERE e.id = p_execution_id;
+
+    INSERT INTO flowsync.execution_events (execution_id, at, kind, detail)
+    VALUES (p_execution_id, p_now, 'cancelled',
+            jsonb_strip_nulls(jsonb_build_object('reason', p_reason, 'actor', p_actor)));
+    RETURN 'cancelled';
+END;
+$$;
+
+
+--
+-- Name: claim_steps(text, text[], integer, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.claim_steps(p_worker text, p_queues text[], p_limit integer, p_lease_ms integer, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF flowsync.step_claim
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_ids bigint[];
+BEGIN
+    WITH picked AS (
+        DELETE FROM flowsync.jobs j
+        WHERE j.step_id IN (
+            SELECT c.step_id FROM flowsync.jobs c
+            WHERE c.queue = ANY (p_queues) AND c.run_at <= p_now
+            ORDER BY c.run_at, c.step_id
+            LIMIT p_limit
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING j.step_id
+    )
+    SELECT array_agg(step_id ORDER BY step_id) INTO v_ids FROM picked;
+
+    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
+END;
+$$;
+
+
+--
+-- Name: complete_step(bigint, uuid, jsonb, jsonb, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.complete_step(p_step_id bigint, p_token uuid, p_output jsonb DEFAULT NULL::jsonb, p_outcome jsonb DEFAULT NULL::jsonb, p_now timestamp with time zone DEFAULT now()) RETURNS text
+    LANGUAGE sql
+    AS $$
+    SELECT c.result FROM flowsync.report_steps(
+        NULL, jsonb_build_array(jsonb_build_object(
+            'step_id', p_step_id, 'token', p_token, 'kind', 'succeeded',
+            'output', p_output, 'outcome', p_outcome)),
+        '{}', 0, 0, p_now) c
+    WHERE c.result <> 'claimed'
 $$;
 
 
@@ -79,6 +546,22 @@ $$;
 
 
 --
+-- Name: fail_step(bigint, uuid, jsonb, boolean, bigint, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.fail_step(p_step_id bigint, p_token uuid, p_error jsonb, p_retryable boolean DEFAULT true, p_retry_after_ms bigint DEFAULT NULL::bigint, p_now timestamp with time zone DEFAULT now()) RETURNS text
+    LANGUAGE sql
+    AS $$
+    SELECT c.result FROM flowsync.report_steps(
+        NULL, jsonb_build_array(jsonb_build_object(
+            'step_id', p_step_id, 'token', p_token, 'kind', 'failed', 'error', p_error,
+            'retryable', p_retryable, 'retry_after_ms', p_retry_after_ms)),
+        '{}', 0, 0, p_now) c
+    WHERE c.result <> 'claimed'
+$$;
+
+
+--
 -- Name: forbid_version_change(); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -94,10 +577,461 @@ $$;
 
 
 --
--- Name: save_workflow_version(text, jsonb, text, uuid, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+-- Name: heartbeat(text, bigint[], uuid[], integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
-CREATE FUNCTION flowsync.save_workflow_version(p_name text, p_definition jsonb, p_checksum text, p_actor uuid DEFAULT NULL::uuid, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(workflow_id bigint, version integer, created boolean)
+CREATE FUNCTION flowsync.heartbeat(p_worker text, p_step_ids bigint[], p_tokens uuid[], p_lease_ms integer, p_now timestamp with time zone DEFAULT now()) RETURNS bigint[]
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_kept bigint[];
+BEGIN
+    UPDATE flowsync.workers w SET last_seen_at = p_now WHERE w.id = p_worker;
+
+    WITH mine AS (
+        SELECT s.id FROM flowsync.steps s
+        JOIN unnest(p_step_ids, p_tokens) AS t(step_id, token)
+          ON s.id = t.step_id AND s.lease_token = t.token
+        WHERE s.status = 'running'
+        ORDER BY s.id
+        FOR UPDATE OF s
+    ), extended AS (
+        UPDATE flowsync.steps s
+        SET lease_expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0)
+        FROM mine WHERE s.id = mine.id
+        RETURNING s.id
+    )
+    SELECT coalesce(array_agg(id), '{}') INTO v_kept FROM extended;
+
+    RETURN ARRAY(SELECT unnest(p_step_ids) EXCEPT SELECT unnest(v_kept));
+END;
+$$;
+
+
+--
+-- Name: next_run_at(text[]); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.next_run_at(p_queues text[]) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT min(x.run_at) FROM unnest(p_queues) AS q(queue)
+    CROSS JOIN LATERAL (
+        SELECT j.run_at FROM flowsync.jobs j WHERE j.queue = q.queue ORDER BY j.run_at LIMIT 1
+    ) x
+$$;
+
+
+--
+-- Name: register_worker(text, text, integer, text[], integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.register_worker(p_id text, p_hostname text, p_pid integer, p_queues text[], p_concurrency integer, p_now timestamp with time zone DEFAULT now()) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO flowsync.workers AS w (id, hostname, pid, queues, concurrency, started_at, last_seen_at)
+    VALUES (p_id, p_hostname, p_pid, p_queues, p_concurrency, p_now, p_now)
+    ON CONFLICT (id) DO UPDATE SET last_seen_at = p_now, stopped_at = NULL
+$$;
+
+
+--
+-- Name: release_steps(text, bigint[], uuid[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.release_steps(p_worker text, p_step_ids bigint[], p_tokens uuid[], p_now timestamp with time zone DEFAULT now()) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_released bigint[];
+BEGIN
+    WITH mine AS (
+        SELECT s.id FROM flowsync.steps s
+        JOIN unnest(p_step_ids, p_tokens) AS t(step_id, token)
+          ON s.id = t.step_id AND s.lease_token = t.token
+        WHERE s.status = 'running'
+        ORDER BY s.id
+        FOR UPDATE OF s
+    ), released AS (
+        UPDATE flowsync.steps s
+        SET status = 'queued', attempt = s.attempt - 1, lease_token = NULL, lease_expires_at = NULL,
+            run_at = p_now, queued_at = p_now
+        FROM mine WHERE s.id = mine.id
+        RETURNING s.id, s.execution_id, s.attempt, s.started_at
+    ), logged AS (
+        INSERT INTO flowsync.step_attempts
+            (step_id, execution_id, attempt, outcome, worker_id, started_at, ended_at)
+        SELECT r.id, r.execution_id, r.attempt + 1, 'handed_back', p_worker, r.started_at, p_now
+        FROM released r
+    )
+    SELECT coalesce(array_agg(id), '{}') INTO v_released FROM released;
+
+    INSERT INTO flowsync.jobs (step_id, queue, run_at)
+    SELECT s.id, n.queue, p_now
+    FROM flowsync.steps s
+    JOIN flowsync.executions e ON e.id = s.execution_id
+    JOIN flowsync.workflow_nodes n
+      ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+    WHERE s.id = ANY (v_released);
+    PERFORM flowsync._notify_jobs(v_released);
+    RETURN cardinality(v_released);
+END;
+$$;
+
+
+--
+-- Name: release_unknown_steps(text, bigint[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.release_unknown_steps(p_worker text, p_known_ids bigint[], p_now timestamp with time zone DEFAULT now()) RETURNS integer
+    LANGUAGE sql
+    AS $$
+    SELECT flowsync.release_steps(
+        p_worker,
+        coalesce(array_agg(s.id), '{}'),
+        coalesce(array_agg(s.lease_token), '{}'),
+        p_now)
+    FROM flowsync.steps s
+    WHERE s.status = 'running' AND s.worker_id = p_worker AND s.id <> ALL (p_known_ids)
+$$;
+
+
+--
+-- Name: report_steps(text, jsonb, text[], integer, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.report_steps(p_worker text, p_reports jsonb, p_queues text[] DEFAULT '{}'::text[], p_limit integer DEFAULT 0, p_lease_ms integer DEFAULT 30000, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF flowsync.step_claim
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r           record;
+    v_step      flowsync.steps;
+    v_node      flowsync.workflow_nodes;
+    v_result    text;
+    v_ended_ids bigint[] := '{}';
+    v_ended_exs uuid[] := '{}';
+    v_jobs      bigint[] := '{}';
+    v_ready     bigint[] := '{}';
+    v_group     record;
+    v_run_at    timestamptz;
+BEGIN
+    -- Lock the executions concerned, in id order (the order every multi-execution locker uses).
+    PERFORM 1 FROM flowsync.executions e
+    WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s
+                   WHERE s.id IN (SELECT (x->>'step_id')::bigint
+                                  FROM jsonb_array_elements(p_reports) x))
+    ORDER BY e.id
+    FOR UPDATE;
+
+    FOR r IN
+        SELECT * FROM jsonb_to_recordset(p_reports) AS x(
+            step_id bigint, token uuid, kind text, output jsonb, outcome jsonb, error jsonb,
+            retryable boolean, retry_after_ms bigint, until timestamptz, state jsonb, logs jsonb)
+        ORDER BY x.step_id
+    LOOP
+        SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = r.step_id FOR UPDATE;
+        IF NOT FOUND THEN
+            v_result := 'unknown';
+        ELSIF v_step.status <> 'running' OR v_step.lease_token IS DISTINCT FROM r.token THEN
+            v_result := CASE WHEN v_step.lease_token = r.token THEN 'duplicate' ELSE 'stale' END;
+        ELSE
+            v_result := 'ok';
+            SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
+            JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
+            WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
+
+            IF r.logs IS NOT NULL AND jsonb_array_length(r.logs) > 0 THEN
+                INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
+                SELECT v_step.execution_id, v_step.id, v_step.attempt, coalesce(l.at, p_now),
+                       coalesce(l.level, 'info'), coalesce(l.message, ''), coalesce(l.fields, '{}')
+                FROM jsonb_to_recordset(r.logs)
+                     AS l(at timestamptz, level text, message text, fields jsonb);
+            END IF;
+
+            IF r.kind = 'succeeded' THEN
+                UPDATE flowsync.steps s
+                SET status = 'succeeded', output = r.output, outcome = r.outcome, error = NULL,
+                    lease_expires_at = NULL, finished_at = p_now
+                WHERE s.id = v_step.id;
+                v_ended_ids := v_ended_ids || v_step.id;
+                v_ended_exs := v_ended_exs || v_step.execution_id;
+
+            ELSIF r.kind = 'snoozed' THEN
+                v_run_at := coalesce(r.until, p_now);
+                UPDATE flowsync.steps s
+                SET status = 'queued', state = r.state, attempt = s.attempt - 1,
+                    lease_expires_at = NULL, run_at = v_run_at, queued_at = p_now
+                WHERE s.id = v_step.id;
+                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+                INSERT INTO flowsync.step_attempts
+                    (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
+                        jsonb_build_object('until', v_run_at), p_worker, v_step.started_at, p_now);
+                v_jobs := v_jobs || v_step.id;
+
+            ELSIF r.kind = 'failed' AND coalesce(r.retryable, true)
+                  AND v_step.attempt < v_node.max_attempts THEN
+                v_run_at := p_now + flowsync._retry_delay(
+                    v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
+                    v_node.jitter, v_step.attempt, r.retry_after_ms);
+                UPDATE flowsync.steps s
+                SET status = 'queued', error = r.error, lease_expires_at = NULL,
+                    run_at = v_run_at, queued_at = p_now
+                WHERE s.id = v_step.id;
+                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+                INSERT INTO flowsync.step_attempts
+                    (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', r.error, p_worker,
+                        v_step.started_at, p_now);
+                v_jobs := v_jobs || v_step.id;
+
+            ELSIF r.kind = 'failed' THEN
+                -- Not retryable: failed. Retryable but out of attempts: dead.
+                UPDATE flowsync.steps s
+                SET status = CASE WHEN coalesce(r.retryable, true) THEN 'dead'
+                                  ELSE 'failed' END::flowsync.step_status,
+                    error = r.error, lease_expires_at = NULL, finished_at = p_now
+                WHERE s.id = v_step.id;
+                INSERT INTO flowsync.step_attempts
+                    (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+                VALUES (v_step.id, v_step.execution_id, v_step.attempt,
+                        CASE WHEN coalesce(r.retryable, true) THEN 'dead' ELSE 'failed' END,
+                        r.error, p_worker, v_step.started_at, p_now);
+                v_ended_ids := v_ended_ids || v_step.id;
+                v_ended_exs := v_ended_exs || v_step.execution_id;
+            ELSE
+                RAISE EXCEPTION 'report for step %: unknown kind "%"', r.step_id, r.kind
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END IF;
+        RETURN QUERY SELECT v_result, r.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text,
+            NULL::text, NULL::jsonb, NULL::integer, NULL::integer, NULL::uuid, NULL::integer,
+            NULL::jsonb, NULL::jsonb, NULL::jsonb;
+    END LOOP;
+
+    PERFORM flowsync._notify_jobs(v_jobs);
+
+    FOR v_group IN
+        SELECT x.execution_id, array_agg(x.step_id) AS step_ids
+        FROM unnest(v_ended_exs, v_ended_ids) AS x(execution_id, step_id)
+        GROUP BY x.execution_id ORDER BY x.execution_id
+    LOOP
+        v_ready := v_ready || flowsync._settle(v_group.execution_id, v_group.step_ids, p_now);
+    END LOOP;
+
+    RETURN QUERY SELECT * FROM flowsync._dispatch(v_ready, p_worker, p_queues, p_limit, p_lease_ms, p_now);
+END;
+$$;
+
+
+--
+-- Name: rescue_expired_leases(integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.rescue_expired_leases(p_limit integer DEFAULT 1000, p_now timestamp with time zone DEFAULT now()) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_candidates bigint[];
+    v_locked     uuid[];
+    v_step       flowsync.steps;
+    v_node       flowsync.workflow_nodes;
+    v_error      jsonb;
+    v_run_at     timestamptz;
+    v_jobs       bigint[] := '{}';
+    v_ended_ids  bigint[] := '{}';
+    v_ended_exs  uuid[] := '{}';
+    v_ready      bigint[] := '{}';
+    v_group      record;
+    v_count      integer := 0;
+BEGIN
+    SELECT array_agg(s.id) INTO v_candidates FROM (
+        SELECT s.id FROM flowsync.steps s
+        WHERE s.status = 'running' AND s.lease_expires_at < p_now
+        ORDER BY s.lease_expires_at LIMIT p_limit
+    ) s;
+    IF v_candidates IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    -- Executions first, in id order, as everywhere; skip those another process is settling.
+    SELECT array_agg(x.id) INTO v_locked FROM (
+        SELECT e.id FROM flowsync.executions e
+        WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s WHERE s.id = ANY (v_candidates))
+        ORDER BY e.id
+        FOR UPDATE SKIP LOCKED
+    ) x;
+
+    FOR v_step IN
+        SELECT s.* FROM flowsync.steps s
+        WHERE s.id = ANY (v_candidates) AND s.execution_id = ANY (v_locked)
+          AND s.status = 'running' AND s.lease_expires_at < p_now
+        ORDER BY s.id
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
+        JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
+        WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
+
+        v_error := jsonb_build_object(
+            'type', 'LeaseExpired',
+            'message', format('worker %s stopped reporting; its lease expired at %s',
+                              v_step.worker_id, v_step.lease_expires_at),
+            'worker_id', v_step.worker_id);
+        v_count := v_count + 1;
+
+        IF v_step.attempt < v_node.max_attempts THEN
+            v_run_at := p_now + flowsync._retry_delay(
+                v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
+                v_node.jitter, v_step.attempt);
+            UPDATE flowsync.steps s
+            SET status = 'queued', error = v_error, lease_token = NULL, lease_expires_at = NULL,
+                run_at = v_run_at, queued_at = p_now
+            WHERE s.id = v_step.id;
+            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+            v_jobs := v_jobs || v_step.id;
+        ELSE
+            UPDATE flowsync.steps s
+            SET status = 'dead', error = v_error, lease_token = NULL, lease_expires_at = NULL,
+                finished_at = p_now
+            WHERE s.id = v_step.id;
+            v_ended_ids := v_ended_ids || v_step.id;
+            v_ended_exs := v_ended_exs || v_step.execution_id;
+        END IF;
+        INSERT INTO flowsync.step_attempts
+            (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+        VALUES (v_step.id, v_step.execution_id, v_step.attempt,
+                CASE WHEN v_step.attempt < v_node.max_attempts THEN 'lease_expired' ELSE 'dead' END,
+                v_error, v_step.worker_id, v_step.started_at, p_now);
+    END LOOP;
+
+    PERFORM flowsync._notify_jobs(v_jobs);
+    FOR v_group IN
+        SELECT x.execution_id, array_agg(x.step_id) AS step_ids
+        FROM unnest(v_ended_exs, v_ended_ids) AS x(execution_id, step_id)
+        GROUP BY x.execution_id ORDER BY x.execution_id
+    LOOP
+        v_ready := v_ready || flowsync._settle(v_group.execution_id, v_group.step_ids, p_now);
+    END LOOP;
+    PERFORM flowsync._dispatch(v_ready, NULL, '{}', 0, 0, p_now);
+    RETURN v_count;
+END;
+$$;
+
+
+--
+-- Name: resume_execution(uuid, bigint[], text, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.resume_execution(p_execution_id uuid, p_step_ids bigint[] DEFAULT NULL::bigint[], p_actor text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now()) RETURNS text
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_exec      flowsync.executions;
+    v_retried   bigint[];
+    v_reset     bigint[];
+    v_run       bigint[];
+    v_skip      bigint[];
+    v_failures  integer;
+    v_ready     bigint[];
+BEGIN
+    SELECT * INTO v_exec FROM flowsync.executions e WHERE e.id = p_execution_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'not_found';
+    ELSIF v_exec.status <> 'failed' THEN
+        RETURN v_exec.status::text;
+    END IF;
+
+    SELECT array_agg(s.id) INTO v_retried FROM flowsync.steps s
+    WHERE s.execution_id = p_execution_id AND s.status IN ('failed', 'dead')
+      AND (p_step_ids IS NULL OR s.id = ANY (p_step_ids));
+    IF v_retried IS NULL THEN
+        RETURN 'nothing_to_resume';
+    END IF;
+
+    SELECT array_agg(s.id) INTO v_reset FROM flowsync.steps s
+    WHERE s.execution_id = p_execution_id
+      AND (s.id = ANY (v_retried) OR s.status IN ('pending', 'skipped', 'cancelled'));
+
+    UPDATE flowsync.steps s
+    SET status = 'pending', attempt = 0, deps_succeeded = 0, deps_failed = 0, deps_skipped = 0,
+        outcome = NULL, output = NULL, error = NULL, state = NULL, lease_expires_at = NULL,
+        run_at = NULL, queued_at = NULL, started_at = NULL, finished_at = NULL
+    WHERE s.id = ANY (v_reset);
+
+    -- Count again what the steps that keep their state contribute to each reset step.
+    WITH edge_results AS (
+        SELECT e.to_idx,
+               (u.status = 'succeeded' AND (e.when_value IS NULL OR e.when_value = u.outcome))::int AS ok,
+               (u.status IN ('failed', 'dead', 'cancelled'))::int AS failed,
+               (u.status = 'skipped'
+                OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
+                    AND e.when_value IS DISTINCT FROM u.outcome))::int AS skipped
+        FROM flowsync.steps u
+        JOIN flowsync.workflow_edges e
+          ON e.workflow_id = v_exec.workflow_id AND e.version = v_exec.version
+         AND e.from_idx = u.node_idx
+        WHERE u.execution_id = p_execution_id AND u.id <> ALL (v_reset)
+    ), per_dependent AS (
+        SELECT to_idx, sum(ok)::int AS ok, sum(failed)::int AS failed, sum(skipped)::int AS skipped
+        FROM edge_results GROUP BY to_idx
+    )
+    UPDATE flowsync.steps d
+    SET deps_succeeded = p.ok, deps_failed = p.failed, deps_skipped = p.skipped
+    FROM per_dependent p
+    WHERE d.execution_id = p_execution_id AND d.node_idx = p.to_idx AND d.id = ANY (v_reset);
+
+    WITH decided AS (
+        SELECT s.id, flowsync._join_decision(n.join_rule, n.upstream_count, s.deps_succeeded,
+                                             s.deps_failed, s.deps_skipped) AS decision
+        FROM flowsync.steps s
+        JOIN flowsync.workflow_nodes n
+          ON n.workflow_id = v_exec.workflow_id AND n.version = v_exec.version
+         AND n.node_idx = s.node_idx
+        WHERE s.id = ANY (v_reset)
+    )
+    SELECT coalesce(array_agg(id) FILTER (WHERE decision = 'run'), '{}'),
+           coalesce(array_agg(id) FILTER (WHERE decision = 'skip'), '{}')
+    INTO v_run, v_skip FROM decided;
+
+    SELECT count(*) INTO v_failures
+    FROM flowsync.steps s
+    JOIN flowsync.workflow_nodes n
+      ON n.workflow_id = v_exec.workflow_id AND n.version = v_exec.version AND n.node_idx = s.node_idx
+    WHERE s.execution_id = p_execution_id AND s.status IN ('failed', 'dead')
+      AND NOT n.continue_on_failure;
+
+    UPDATE flowsync.executions e
+    SET status = 'running', finished_at = NULL, output = NULL, error = NULL,
+        steps_open = cardinality(v_reset), steps_failed = v_failures
+    WHERE e.id = p_execution_id;
+
+    UPDATE flowsync.steps s SET status = 'queued', queued_at = p_now, run_at = p_now
+    WHERE s.id = ANY (v_run);
+    IF cardinality(v_skip) > 0 THEN
+        UPDATE flowsync.steps s SET status = 'skipped', finished_at = p_now WHERE s.id = ANY (v_skip);
+    END IF;
+
+    INSERT INTO flowsync.execution_events (execution_id, at, kind, detail)
+    VALUES (p_execution_id, p_now, CASE WHEN p_step_ids IS NULL THEN 'resumed' ELSE 'replayed' END,
+            jsonb_strip_nulls(jsonb_build_object(
+                'steps', (SELECT jsonb_agg(s.node_id ORDER BY s.id) FROM flowsync.steps s
+                          WHERE s.id = ANY (v_retried)),
+                'actor', p_actor)));
+
+    -- Skips settle like any other terminal step (and may finish the execution at once).
+    v_ready := v_run || flowsync._settle(p_execution_id, v_skip, p_now);
+    PERFORM flowsync._dispatch(v_ready, NULL, '{}', 0, 0, p_now);
+    RETURN 'resumed';
+END;
+$$;
+
+
+--
+-- Name: save_workflow_version(text, jsonb, text, jsonb, uuid, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.save_workflow_version(p_name text, p_definition jsonb, p_checksum text, p_plan jsonb, p_actor uuid DEFAULT NULL::uuid, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(workflow_id bigint, version integer, created boolean)
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -122,6 +1056,25 @@ BEGIN
 
     INSERT INTO flowsync.workflow_versions (workflow_id, version, definition, checksum, created_at, created_by)
     VALUES (v_workflow.id, v_workflow.latest_version + 1, p_definition, p_checksum, p_now, p_actor);
+
+    INSERT INTO flowsync.workflow_nodes
+        (workflow_id, version, node_idx, node_id, type, config, queue, join_rule, timeout_ms,
+         max_attempts, backoff, backoff_initial_ms, backoff_max_ms, jitter, continue_on_failure,
+         upstream_count, is_leaf, context_nodes)
+    SELECT v_workflow.id, v_workflow.latest_version + 1, n.node_idx, n.node_id, n.type,
+           coalesce(n.config, '{}'), n.queue, n.join_rule, n.timeout_ms, n.max_attempts, n.backoff,
+           n.backoff_initial_ms, n.backoff_max_ms, n.jitter, n.continue_on_failure,
+           n.upstream_count, n.is_leaf,
+           ARRAY(SELECT jsonb_array_elements_text(n.context_nodes)::integer)
+    FROM jsonb_to_recordset(p_plan->'nodes') AS n(
+        node_idx integer, node_id text, type text, config jsonb, queue text,
+        join_rule flowsync.join_rule, timeout_ms integer, max_attempts integer, backoff text,
+        backoff_initial_ms integer, backoff_max_ms integer, jitter boolean,
+        continue_on_failure boolean, upstream_count integer, is_leaf boolean, context_nodes jsonb);
+
+    INSERT INTO flowsync.workflow_edges (workflow_id, version, from_idx, to_idx, when_value)
+    SELECT v_workflow.id, v_workflow.latest_version + 1, e.from_idx, e.to_idx, e.when_value
+    FROM jsonb_to_recordset(p_plan->'edges') AS e(from_idx integer, to_idx integer, when_value jsonb);
 
     UPDATE flowsync.workflows w
     SET latest_version = v_workflow.latest_version + 1, updated_at = p_now
@@ -160,6 +1113,109 @@ BEGIN
     END IF;
     RETURN EXISTS (SELECT 1 FROM flowsync.workflows w WHERE w.name = p_name);
 END;
+$$;
+
+
+--
+-- Name: start_execution(text, jsonb, text, integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.start_execution(workflow text, input jsonb DEFAULT '{}'::jsonb, idempotency_key text DEFAULT NULL::text, version integer DEFAULT NULL::integer) RETURNS uuid
+    LANGUAGE sql
+    AS $$
+    SELECT x.execution_id
+    FROM flowsync.start_execution_ex(workflow, input, idempotency_key, version) x
+$$;
+
+
+--
+-- Name: start_execution_ex(text, jsonb, text, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.start_execution_ex(p_workflow text, p_input jsonb DEFAULT '{}'::jsonb, p_idempotency_key text DEFAULT NULL::text, p_version integer DEFAULT NULL::integer, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(execution_id uuid, created boolean)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_workflow  flowsync.workflows;
+    v_version   integer;
+    v_id        uuid;
+    v_existing  flowsync.executions;
+    v_steps     integer;
+    v_roots     bigint[];
+    -- What makes two starts "the same request" for an idempotency key (jsonb::text is canonical).
+    v_request_hash text := md5(coalesce(p_input, '{}'::jsonb)::text || '@' || coalesce(p_version::text, 'latest'));
+BEGIN
+    SELECT * INTO v_workflow FROM flowsync.workflows w WHERE w.name = p_workflow;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'workflow "%" does not exist', p_workflow USING ERRCODE = 'FS001';
+    END IF;
+
+    IF p_idempotency_key IS NOT NULL THEN
+        SELECT * INTO v_existing FROM flowsync.executions e
+        WHERE e.workflow_id = v_workflow.id AND e.idempotency_key = p_idempotency_key;
+        IF FOUND THEN
+            IF v_existing.request_hash <> v_request_hash THEN
+                RAISE EXCEPTION 'idempotency key "%" was already used with a different request',
+                    p_idempotency_key USING ERRCODE = 'FS004';
+            END IF;
+            RETURN QUERY SELECT v_existing.id, false;
+            RETURN;
+        END IF;
+    END IF;
+
+    IF v_workflow.archived_at IS NOT NULL THEN
+        RAISE EXCEPTION 'workflow "%" is archived; restore it to start executions', p_workflow
+            USING ERRCODE = 'FS002';
+    END IF;
+    v_version := coalesce(p_version, v_workflow.latest_version);
+    SELECT count(*) INTO v_steps FROM flowsync.workflow_nodes n
+    WHERE n.workflow_id = v_workflow.id AND n.version = v_version;
+    IF v_steps = 0 THEN
+        RAISE EXCEPTION 'workflow "%" has no version %', p_workflow, v_version
+            USING ERRCODE = 'FS003';
+    END IF;
+
+    INSERT INTO flowsync.executions AS e
+        (workflow_id, version, input, idempotency_key, request_hash, steps_open, created_at)
+    VALUES (v_workflow.id, v_version, coalesce(p_input, '{}'::jsonb), p_idempotency_key,
+            v_request_hash, v_steps, p_now)
+    ON CONFLICT (workflow_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+    RETURNING e.id INTO v_id;
+
+    IF v_id IS NULL THEN
+        -- A concurrent start with the same key won the race: answer as a repeat.
+        RETURN QUERY SELECT * FROM flowsync.start_execution_ex(
+            p_workflow, p_input, p_idempotency_key, p_version, p_now);
+        RETURN;
+    END IF;
+
+    WITH inserted AS (
+        INSERT INTO flowsync.steps (execution_id, node_idx, node_id, status, queued_at, run_at)
+        SELECT v_id, n.node_idx, n.node_id,
+               CASE WHEN n.upstream_count = 0 THEN 'queued' ELSE 'pending' END::flowsync.step_status,
+               CASE WHEN n.upstream_count = 0 THEN p_now END,
+               CASE WHEN n.upstream_count = 0 THEN p_now END
+        FROM flowsync.workflow_nodes n
+        WHERE n.workflow_id = v_workflow.id AND n.version = v_version
+        ORDER BY n.node_idx
+        RETURNING id, status
+    )
+    SELECT array_agg(id) FILTER (WHERE status = 'queued') INTO v_roots FROM inserted;
+
+    PERFORM flowsync._dispatch(v_roots, NULL, '{}', 0, 0, p_now);
+    RETURN QUERY SELECT v_id, true;
+END;
+$$;
+
+
+--
+-- Name: stop_worker(text, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.stop_worker(p_id text, p_now timestamp with time zone DEFAULT now()) RETURNS void
+    LANGUAGE sql
+    AS $$
+    UPDATE flowsync.workers w SET stopped_at = p_now, last_seen_at = p_now WHERE w.id = p_id
 $$;
 
 
@@ -214,6 +1270,71 @@ ALTER TABLE flowsync.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
 
 
 --
+-- Name: execution_events; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.execution_events (
+    id bigint NOT NULL,
+    execution_id uuid NOT NULL,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    kind text NOT NULL,
+    detail jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+
+
+--
+-- Name: execution_events_id_seq; Type: SEQUENCE; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE flowsync.execution_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME flowsync.execution_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: executions; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.executions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workflow_id bigint NOT NULL,
+    version integer NOT NULL,
+    status flowsync.execution_status DEFAULT 'queued'::flowsync.execution_status NOT NULL,
+    input jsonb DEFAULT '{}'::jsonb NOT NULL,
+    output jsonb,
+    error jsonb,
+    idempotency_key text,
+    request_hash text,
+    steps_open integer NOT NULL,
+    steps_failed integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT executions_counters_chk CHECK (((steps_open >= 0) AND (steps_failed >= 0))),
+    CONSTRAINT executions_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.execution_status, 'failed'::flowsync.execution_status, 'cancelled'::flowsync.execution_status])) = (finished_at IS NOT NULL))),
+    CONSTRAINT executions_idempotency_key_chk CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
+    CONSTRAINT executions_started_chk CHECK (((status = 'queued'::flowsync.execution_status) OR (started_at IS NOT NULL) OR (status = 'cancelled'::flowsync.execution_status)))
+);
+
+
+--
+-- Name: jobs; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.jobs (
+    step_id bigint NOT NULL,
+    queue text NOT NULL,
+    run_at timestamp with time zone NOT NULL
+)
+WITH (autovacuum_vacuum_scale_factor='0.0', autovacuum_vacuum_threshold='5000', autovacuum_vacuum_insert_scale_factor='0.0', autovacuum_vacuum_insert_threshold='5000', autovacuum_analyze_scale_factor='0.05');
+
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: flowsync; Owner: -
 --
 
@@ -222,6 +1343,170 @@ CREATE TABLE flowsync.schema_migrations (
     name text NOT NULL,
     checksum text NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: step_attempts; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.step_attempts (
+    id bigint NOT NULL,
+    step_id bigint NOT NULL,
+    execution_id uuid NOT NULL,
+    attempt integer NOT NULL,
+    outcome text NOT NULL,
+    error jsonb,
+    worker_id text,
+    started_at timestamp with time zone,
+    ended_at timestamp with time zone NOT NULL,
+    CONSTRAINT step_attempts_outcome_chk CHECK ((outcome = ANY (ARRAY['retry'::text, 'lease_expired'::text, 'failed'::text, 'dead'::text, 'snoozed'::text, 'handed_back'::text, 'cancelled'::text])))
+);
+
+
+--
+-- Name: step_attempts_id_seq; Type: SEQUENCE; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE flowsync.step_attempts ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME flowsync.step_attempts_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: step_logs; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.step_logs (
+    id bigint NOT NULL,
+    execution_id uuid NOT NULL,
+    step_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    at timestamp with time zone NOT NULL,
+    level text NOT NULL,
+    message text NOT NULL,
+    fields jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+
+
+--
+-- Name: step_logs_id_seq; Type: SEQUENCE; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE flowsync.step_logs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME flowsync.step_logs_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: steps; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.steps (
+    id bigint NOT NULL,
+    execution_id uuid NOT NULL,
+    node_idx integer NOT NULL,
+    node_id text NOT NULL,
+    status flowsync.step_status DEFAULT 'pending'::flowsync.step_status NOT NULL,
+    attempt integer DEFAULT 0 NOT NULL,
+    deps_succeeded integer DEFAULT 0 NOT NULL,
+    deps_failed integer DEFAULT 0 NOT NULL,
+    deps_skipped integer DEFAULT 0 NOT NULL,
+    outcome jsonb,
+    output jsonb,
+    error jsonb,
+    state jsonb,
+    lease_token uuid,
+    lease_expires_at timestamp with time zone,
+    worker_id text,
+    run_at timestamp with time zone,
+    queued_at timestamp with time zone,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT steps_counters_chk CHECK (((attempt >= 0) AND (deps_succeeded >= 0) AND (deps_failed >= 0) AND (deps_skipped >= 0))),
+    CONSTRAINT steps_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.step_status, 'failed'::flowsync.step_status, 'skipped'::flowsync.step_status, 'cancelled'::flowsync.step_status, 'dead'::flowsync.step_status])) = (finished_at IS NOT NULL))),
+    CONSTRAINT steps_running_lease_chk CHECK (((status = 'running'::flowsync.step_status) = ((lease_expires_at IS NOT NULL) AND (lease_token IS NOT NULL))))
+);
+
+
+--
+-- Name: steps_id_seq; Type: SEQUENCE; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE flowsync.steps ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME flowsync.steps_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: workers; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.workers (
+    id text NOT NULL,
+    hostname text NOT NULL,
+    pid integer NOT NULL,
+    queues text[] NOT NULL,
+    concurrency integer NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    stopped_at timestamp with time zone
+);
+
+
+--
+-- Name: workflow_edges; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.workflow_edges (
+    workflow_id bigint NOT NULL,
+    version integer NOT NULL,
+    from_idx integer NOT NULL,
+    to_idx integer NOT NULL,
+    when_value jsonb
+);
+
+
+--
+-- Name: workflow_nodes; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.workflow_nodes (
+    workflow_id bigint NOT NULL,
+    version integer NOT NULL,
+    node_idx integer NOT NULL,
+    node_id text NOT NULL,
+    type text NOT NULL,
+    config jsonb NOT NULL,
+    queue text NOT NULL,
+    join_rule flowsync.join_rule NOT NULL,
+    timeout_ms integer,
+    max_attempts integer NOT NULL,
+    backoff text NOT NULL,
+    backoff_initial_ms integer NOT NULL,
+    backoff_max_ms integer NOT NULL,
+    jitter boolean NOT NULL,
+    continue_on_failure boolean NOT NULL,
+    upstream_count integer NOT NULL,
+    is_leaf boolean NOT NULL,
+    context_nodes integer[] NOT NULL,
+    CONSTRAINT workflow_nodes_backoff_chk CHECK ((backoff = ANY (ARRAY['exponential'::text, 'fixed'::text]))),
+    CONSTRAINT workflow_nodes_max_attempts_chk CHECK (((max_attempts >= 1) AND (max_attempts <= 100)))
 );
 
 
@@ -296,11 +1581,99 @@ ALTER TABLE ONLY flowsync.audit_log
 
 
 --
+-- Name: execution_events execution_events_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.execution_events
+    ADD CONSTRAINT execution_events_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: executions executions_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.executions
+    ADD CONSTRAINT executions_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.jobs
+    ADD CONSTRAINT jobs_pkey PRIMARY KEY (step_id);
+
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
 --
 
 ALTER TABLE ONLY flowsync.schema_migrations
     ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: step_attempts step_attempts_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.step_attempts
+    ADD CONSTRAINT step_attempts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: step_logs step_logs_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.step_logs
+    ADD CONSTRAINT step_logs_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: steps steps_execution_node_key; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.steps
+    ADD CONSTRAINT steps_execution_node_key UNIQUE (execution_id, node_idx);
+
+
+--
+-- Name: steps steps_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.steps
+    ADD CONSTRAINT steps_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: workers workers_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.workers
+    ADD CONSTRAINT workers_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: workflow_edges workflow_edges_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.workflow_edges
+    ADD CONSTRAINT workflow_edges_pkey PRIMARY KEY (workflow_id, version, from_idx, to_idx);
+
+
+--
+-- Name: workflow_nodes workflow_nodes_node_id_key; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.workflow_nodes
+    ADD CONSTRAINT workflow_nodes_node_id_key UNIQUE (workflow_id, version, node_id);
+
+
+--
+-- Name: workflow_nodes workflow_nodes_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.workflow_nodes
+    ADD CONSTRAINT workflow_nodes_pkey PRIMARY KEY (workflow_id, version, node_idx);
 
 
 --
@@ -335,10 +1708,151 @@ CREATE INDEX audit_log_subject_idx ON flowsync.audit_log USING btree (subject, a
 
 
 --
+-- Name: execution_events_execution_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX execution_events_execution_idx ON flowsync.execution_events USING btree (execution_id, id);
+
+
+--
+-- Name: executions_active_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX executions_active_idx ON flowsync.executions USING btree (status, created_at) WHERE (status = ANY (ARRAY['queued'::flowsync.execution_status, 'running'::flowsync.execution_status]));
+
+
+--
+-- Name: executions_created_at_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX executions_created_at_idx ON flowsync.executions USING btree (created_at DESC, id DESC);
+
+
+--
+-- Name: executions_idempotency_key_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE UNIQUE INDEX executions_idempotency_key_idx ON flowsync.executions USING btree (workflow_id, idempotency_key) WHERE (idempotency_key IS NOT NULL);
+
+
+--
+-- Name: executions_workflow_created_at_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX executions_workflow_created_at_idx ON flowsync.executions USING btree (workflow_id, created_at DESC, id DESC);
+
+
+--
+-- Name: jobs_claim_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX jobs_claim_idx ON flowsync.jobs USING btree (queue, run_at, step_id);
+
+
+--
+-- Name: step_attempts_execution_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX step_attempts_execution_idx ON flowsync.step_attempts USING btree (execution_id, id);
+
+
+--
+-- Name: step_logs_step_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX step_logs_step_idx ON flowsync.step_logs USING btree (execution_id, step_id, id);
+
+
+--
+-- Name: steps_dead_letters_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX steps_dead_letters_idx ON flowsync.steps USING btree (finished_at DESC, id DESC) WHERE (status = ANY (ARRAY['failed'::flowsync.step_status, 'dead'::flowsync.step_status]));
+
+
+--
+-- Name: steps_lease_expires_at_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX steps_lease_expires_at_idx ON flowsync.steps USING btree (lease_expires_at) WHERE (status = 'running'::flowsync.step_status);
+
+
+--
+-- Name: steps_running_worker_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX steps_running_worker_idx ON flowsync.steps USING btree (worker_id) WHERE (status = 'running'::flowsync.step_status);
+
+
+--
 -- Name: workflow_versions workflow_versions_immutable; Type: TRIGGER; Schema: flowsync; Owner: -
 --
 
 CREATE TRIGGER workflow_versions_immutable BEFORE DELETE OR UPDATE ON flowsync.workflow_versions FOR EACH ROW EXECUTE FUNCTION flowsync.forbid_version_change();
+
+
+--
+-- Name: execution_events execution_events_execution_id_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.execution_events
+    ADD CONSTRAINT execution_events_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES flowsync.executions(id) ON DELETE CASCADE;
+
+
+--
+-- Name: executions executions_workflow_id_version_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.executions
+    ADD CONSTRAINT executions_workflow_id_version_fkey FOREIGN KEY (workflow_id, version) REFERENCES flowsync.workflow_versions(workflow_id, version);
+
+
+--
+-- Name: step_attempts step_attempts_step_id_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.step_attempts
+    ADD CONSTRAINT step_attempts_step_id_fkey FOREIGN KEY (step_id) REFERENCES flowsync.steps(id) ON DELETE CASCADE;
+
+
+--
+-- Name: step_logs step_logs_execution_id_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.step_logs
+    ADD CONSTRAINT step_logs_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES flowsync.executions(id) ON DELETE CASCADE;
+
+
+--
+-- Name: steps steps_execution_id_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.steps
+    ADD CONSTRAINT steps_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES flowsync.executions(id) ON DELETE CASCADE;
+
+
+--
+-- Name: workflow_edges workflow_edges_workflow_id_version_from_idx_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.workflow_edges
+    ADD CONSTRAINT workflow_edges_workflow_id_version_from_idx_fkey FOREIGN KEY (workflow_id, version, from_idx) REFERENCES flowsync.workflow_nodes(workflow_id, version, node_idx);
+
+
+--
+-- Name: workflow_edges workflow_edges_workflow_id_version_to_idx_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.workflow_edges
+    ADD CONSTRAINT workflow_edges_workflow_id_version_to_idx_fkey FOREIGN KEY (workflow_id, version, to_idx) REFERENCES flowsync.workflow_nodes(workflow_id, version, node_idx);
+
+
+--
+-- Name: workflow_nodes workflow_nodes_workflow_id_version_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.workflow_nodes
+    ADD CONSTRAINT workflow_nodes_workflow_id_version_fkey FOREIGN KEY (workflow_id, version) REFERENCES flowsync.workflow_versions(workflow_id, version);
 
 
 --

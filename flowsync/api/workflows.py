@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 
@@ -25,8 +24,6 @@ from flowsync.api.schemas import (
 from flowsync.definition import (
     MAX_DEFINITION_BYTES,
     DefinitionError,
-    canonical_json,
-    definition_checksum,
     parse_definition,
     to_mermaid,
 )
@@ -80,13 +77,7 @@ class WorkflowController(Controller):
                 errors=[FieldError(i.path, i.message) for i in exc.issues],
             ) from None
         pool = request.app.state.pool
-        saved = await store.save_workflow_version(
-            pool,
-            definition.name,
-            msgspec.json.decode(canonical_json(definition)),
-            definition_checksum(definition),
-            request.auth.id,
-        )
+        saved = await store.save_workflow_version(pool, definition, request.auth.id)
         summary = await store.get_workflow(pool, definition.name)
         assert summary is not None
         return Response(

@@ -1,0 +1,45 @@
+-- queued|running -> cancelled, with every open step: pending, queued (their jobs deleted)
+-- and running (their leases revoked, so the workers' reports are rejected and heartbeats tell
+-- them to stop). Returns 'cancelled', 'not_found', or the status of an execution that had
+-- already finished (which is left as it was).
+CREATE OR REPLACE FUNCTION flowsync.cancel_execution(
+    p_execution_id  uuid,
+    p_reason        text DEFAULT NULL,
+    p_actor         text DEFAULT NULL,
+    p_now           timestamptz DEFAULT now()
+) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_status flowsync.execution_status;
+BEGIN
+    SELECT e.status INTO v_status FROM flowsync.executions e WHERE e.id = p_execution_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN 'not_found';
+    ELSIF v_status NOT IN ('queued', 'running') THEN
+        RETURN v_status::text;
+    END IF;
+
+    DELETE FROM flowsync.jobs j
+    WHERE j.step_id IN (SELECT s.id FROM flowsync.steps s
+                        WHERE s.execution_id = p_execution_id AND s.status = 'queued');
+
+    INSERT INTO flowsync.step_attempts
+        (step_id, execution_id, attempt, outcome, worker_id, started_at, ended_at)
+    SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.started_at, p_now
+    FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.status = 'running';
+
+    UPDATE flowsync.steps s
+    SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = p_now
+    WHERE s.execution_id = p_execution_id AND s.status IN ('pending', 'queued', 'running');
+
+    UPDATE flowsync.executions e
+    SET status = 'cancelled', finished_at = p_now, steps_open = 0,
+        error = jsonb_build_object('message', 'cancelled', 'reason', p_reason)
+    WHERE e.id = p_execution_id;
+
+    INSERT INTO flowsync.execution_events (execution_id, at, kind, detail)
+    VALUES (p_execution_id, p_now, 'cancelled',
+            jsonb_strip_nulls(jsonb_build_object('reason', p_reason, 'actor', p_actor)));
+    RETURN 'cancelled';
+END;
+$$;

@@ -1,0 +1,29 @@
+-- Claim up to p_limit ready jobs from p_queues for p_worker, in one statement: the jobs are
+-- deleted (SKIP LOCKED, so concurrent claimers never get the same one) and their steps leased.
+CREATE OR REPLACE FUNCTION flowsync.claim_steps(
+    p_worker    text,
+    p_queues    text[],
+    p_limit     integer,
+    p_lease_ms  integer,
+    p_now       timestamptz DEFAULT now()
+) RETURNS SETOF flowsync.step_claim
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids bigint[];
+BEGIN
+    WITH picked AS (
+        DELETE FROM flowsync.jobs j
+        WHERE j.step_id IN (
+            SELECT c.step_id FROM flowsync.jobs c
+            WHERE c.queue = ANY (p_queues) AND c.run_at <= p_now
+            ORDER BY c.run_at, c.step_id
+            LIMIT p_limit
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING j.step_id
+    )
+    SELECT array_agg(step_id ORDER BY step_id) INTO v_ids FROM picked;
+
+    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
+END;
+$$;

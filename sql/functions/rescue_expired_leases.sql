@@ -1,0 +1,95 @@
+-- Steps whose lease expired (their worker died or hung) go back to the queue, after the
+-- step's retry delay; the lost attempt counts, so a step that keeps killing its workers ends
+-- dead instead of looping. Reports carrying the old lease token are rejected from then on.
+-- Safe to run from many processes at once. Returns how many steps it rescued.
+CREATE OR REPLACE FUNCTION flowsync.rescue_expired_leases(
+    p_limit  integer DEFAULT 1000,
+    p_now    timestamptz DEFAULT now()
+) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_candidates bigint[];
+    v_locked     uuid[];
+    v_step       flowsync.steps;
+    v_node       flowsync.workflow_nodes;
+    v_error      jsonb;
+    v_run_at     timestamptz;
+    v_jobs       bigint[] := '{}';
+    v_ended_ids  bigint[] := '{}';
+    v_ended_exs  uuid[] := '{}';
+    v_ready      bigint[] := '{}';
+    v_group      record;
+    v_count      integer := 0;
+BEGIN
+    SELECT array_agg(s.id) INTO v_candidates FROM (
+        SELECT s.id FROM flowsync.steps s
+        WHERE s.status = 'running' AND s.lease_expires_at < p_now
+        ORDER BY s.lease_expires_at LIMIT p_limit
+    ) s;
+    IF v_candidates IS NULL THEN
+        RETURN 0;
+    END IF;
+
+    -- Executions first, in id order, as everywhere; skip those another process is settling.
+    SELECT array_agg(x.id) INTO v_locked FROM (
+        SELECT e.id FROM flowsync.executions e
+        WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s WHERE s.id = ANY (v_candidates))
+        ORDER BY e.id
+        FOR UPDATE SKIP LOCKED
+    ) x;
+
+    FOR v_step IN
+        SELECT s.* FROM flowsync.steps s
+        WHERE s.id = ANY (v_candidates) AND s.execution_id = ANY (v_locked)
+          AND s.status = 'running' AND s.lease_expires_at < p_now
+        ORDER BY s.id
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
+        JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
+        WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
+
+        v_error := jsonb_build_object(
+            'type', 'LeaseExpired',
+            'message', format('worker %s stopped reporting; its lease expired at %s',
+                              v_step.worker_id, v_step.lease_expires_at),
+            'worker_id', v_step.worker_id);
+        v_count := v_count + 1;
+
+        IF v_step.attempt < v_node.max_attempts THEN
+            v_run_at := p_now + flowsync._retry_delay(
+                v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
+                v_node.jitter, v_step.attempt);
+            UPDATE flowsync.steps s
+            SET status = 'queued', error = v_error, lease_token = NULL, lease_expires_at = NULL,
+                run_at = v_run_at, queued_at = p_now
+            WHERE s.id = v_step.id;
+            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+            v_jobs := v_jobs || v_step.id;
+        ELSE
+            UPDATE flowsync.steps s
+            SET status = 'dead', error = v_error, lease_token = NULL, lease_expires_at = NULL,
+                finished_at = p_now
+            WHERE s.id = v_step.id;
+            v_ended_ids := v_ended_ids || v_step.id;
+            v_ended_exs := v_ended_exs || v_step.execution_id;
+        END IF;
+        INSERT INTO flowsync.step_attempts
+            (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+        VALUES (v_step.id, v_step.execution_id, v_step.attempt,
+                CASE WHEN v_step.attempt < v_node.max_attempts THEN 'lease_expired' ELSE 'dead' END,
+                v_error, v_step.worker_id, v_step.started_at, p_now);
+    END LOOP;
+
+    PERFORM flowsync._notify_jobs(v_jobs);
+    FOR v_group IN
+        SELECT x.execution_id, array_agg(x.step_id) AS step_ids
+        FROM unnest(v_ended_exs, v_ended_ids) AS x(execution_id, step_id)
+        GROUP BY x.execution_id ORDER BY x.execution_id
+    LOOP
+        v_ready := v_ready || flowsync._settle(v_group.execution_id, v_group.step_ids, p_now);
+    END LOOP;
+    PERFORM flowsync._dispatch(v_ready, NULL, '{}', 0, 0, p_now);
+    RETURN v_count;
+END;
+$$;
