@@ -1,4 +1,4 @@
-"""The one module that talks SQL: typed async calls of flowsync's stored functions and views."""
+"""Workflows, their versions, and API keys."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import asyncpg
 import msgspec
 
 from flowsync.definition import WorkflowDefinition, canonical_json, definition_checksum
@@ -14,7 +13,7 @@ from flowsync.definition.plan import build_plan
 from flowsync.keys import Scope
 
 if TYPE_CHECKING:
-    Connection = asyncpg.Connection[Any] | asyncpg.Pool[Any]
+    from flowsync.store.errors import Connection
 
 
 class SavedVersion(msgspec.Struct, frozen=True):

@@ -1,0 +1,1 @@
+"""Tests for flowsync.actions: each action against real local servers, no database."""
