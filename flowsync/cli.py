@@ -167,6 +167,29 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     return run_api(settings)
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from flowsync.worker import WorkerConfig
+    from flowsync.worker.process import run_worker
+
+    queues = tuple(q.strip() for q in args.queues.split(",") if q.strip())
+    if not queues:
+        raise CliError("--queues: name at least one queue")
+    if args.concurrency < 1:
+        raise CliError("--concurrency: must be at least 1")
+    config = WorkerConfig(
+        queues=queues,
+        concurrency=args.concurrency,
+        lease_seconds=args.lease,
+        grace_seconds=args.grace,
+        poll_seconds=args.poll,
+        actions_module=args.actions,
+    )
+    with database_dsn(settings) as dsn:
+        migrate(dsn)
+        run_worker(dsn, config)
+    return 0
+
+
 def cmd_schema_snapshot(settings: Settings, args: argparse.Namespace) -> int:
     from flowsync.snapshot import write_snapshot
 
@@ -206,6 +229,17 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, help="port to bind (default 8080)")
 
     add("migrate", cmd_migrate, "apply database migrations and stored functions")
+    worker = add("worker", cmd_worker, "run steps: claim, run actions, report")
+    worker.add_argument("--queues", default="default", help="comma-separated (default: default)")
+    worker.add_argument("--concurrency", type=int, default=10, help="steps at once (default 10)")
+    worker.add_argument("--actions", help="module or .py file of custom @action functions")
+    worker.add_argument("--lease", type=float, default=30.0, help="lease seconds (default 30)")
+    worker.add_argument(
+        "--grace", type=float, default=30.0, help="seconds to finish steps on SIGTERM (default 30)"
+    )
+    worker.add_argument(
+        "--poll", type=float, default=5.0, help="idle poll interval, seconds (default 5)"
+    )
     add("schema-snapshot", cmd_schema_snapshot, "regenerate sql/schema.sql from the migrations")
 
     api_key = add("api-key", lambda s, a: 0, "manage API keys")

@@ -17,12 +17,13 @@ from flowsync.database import EMBEDDED_DATABASE
 from flowsync.embedded import EmbeddedPostgres
 from flowsync.log import get_logger
 from flowsync.migrate import migrate
+from flowsync.worker import Worker, WorkerConfig
 
 log = get_logger("flowsync.dev")
 
 
-def serve(settings: Settings, dsn: str) -> None:
-    """Run the API until SIGINT/SIGTERM (uvicorn handles both and drains requests)."""
+def serve(settings: Settings, dsn: str, *, with_worker: bool = False) -> None:
+    """Run the API (and, for dev, a worker) until SIGINT/SIGTERM; both drain before exiting."""
     config = uvicorn.Config(
         create_app(settings, dsn),
         host=settings.host,
@@ -32,13 +33,27 @@ def serve(settings: Settings, dsn: str) -> None:
         lifespan="on",
     )
     # uvicorn drains on SIGINT/SIGTERM, then re-raises the signal to the handler that was
-    # there before it; a recording handler keeps that from killing us before cleanup runs.
+    # there before it; a do-nothing handler keeps that from killing us before cleanup runs.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        uvicorn.Server(config).run()
+        asyncio.run(_serve(uvicorn.Server(config), dsn, with_worker))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+async def _serve(server: uvicorn.Server, dsn: str, with_worker: bool) -> None:
+    stop = asyncio.Event()
+    worker_task = None
+    if with_worker:
+        worker = Worker(dsn, WorkerConfig(grace_seconds=10.0))
+        worker_task = asyncio.create_task(worker.run(stop))
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        if worker_task is not None:
+            await worker_task
 
 
 async def _ensure_admin_key(dsn: str, saved: str | None, may_create: bool) -> str | None:
@@ -105,7 +120,7 @@ def run_dev(settings: Settings) -> int:
         migrate(settings.database_url)
         key, created = dev_admin_key(settings.database_url, None)
         _banner(settings, settings.database_url, key, created)
-        serve(settings, settings.database_url)
+        serve(settings, settings.database_url, with_worker=True)
         return 0
     data_dir = settings.data_dir.resolve()
     server = EmbeddedPostgres(data_dir)
@@ -117,7 +132,7 @@ def run_dev(settings: Settings) -> int:
         migrate(dsn)
         key, created = dev_admin_key(dsn, data_dir / "admin-key")
         _banner(settings, dsn, key, created)
-        serve(settings, dsn)
+        serve(settings, dsn, with_worker=True)
     finally:
         server.stop()
         log.info("dev.stopped")

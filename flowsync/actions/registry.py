@@ -24,9 +24,11 @@ from flowsync.actions.echo import echo
 from flowsync.actions.email import send_email
 from flowsync.actions.http import http_request
 from flowsync.actions.noop import noop
+from flowsync.actions.output import output_mapping
 from flowsync.actions.transform import transform
 from flowsync.actions.webhook import send_webhook
 from flowsync.definition.configs import BUILTIN_NODE_TYPES, is_custom_type
+from flowsync.definition.plan import OUTPUT_NODE_TYPE
 
 __all__ = [
     "BUILTIN_ACTIONS",
@@ -49,6 +51,9 @@ BUILTIN_ACTIONS: Mapping[str, Action] = {
     "echo": echo,
 }
 assert set(BUILTIN_ACTIONS) == BUILTIN_NODE_TYPES, "every built-in node type needs an action"
+
+# Node types the engine adds to plans itself (never written in a definition).
+INTERNAL_ACTIONS: Mapping[str, Action] = {OUTPUT_NODE_TYPE: output_mapping}
 
 
 def _check(name: str, fn: Action, *, builtin_ok: bool) -> None:
@@ -88,6 +93,10 @@ class Registry:
                 f"action {name!r} is already registered "
                 f"({existing.__module__}.{existing.__qualname__})"
             )
+        self._actions[name] = fn
+
+    def register_internal(self, name: str, fn: Action) -> None:
+        """Add an action for a node type the engine itself puts into plans."""
         self._actions[name] = fn
 
     def get(self, node_type: str) -> Action:
@@ -146,7 +155,10 @@ def action(name: str) -> Callable[[_A], _A]:
 
 def default_registry() -> Registry:
     """The built-ins plus the custom actions registered so far (load modules first)."""
-    return Registry({**BUILTIN_ACTIONS, **_CUSTOM_ACTIONS})
+    registry = Registry({**BUILTIN_ACTIONS, **_CUSTOM_ACTIONS})
+    for name, fn in INTERNAL_ACTIONS.items():
+        registry.register_internal(name, fn)
+    return registry
 
 
 def load_actions_module(target: str) -> ModuleType:

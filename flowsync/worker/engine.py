@@ -1,0 +1,328 @@
+"""The worker: one loop that claims and reports, step tasks that run actions, heartbeats.
+
+    listener ──wake──▶ ┌──────────── main loop (the only caller of claim/report) ───────────┐
+    timers   ──wake──▶ │ reports waiting?  → report_steps (batch) → next steps handed back │
+                       │ free slots?       → claim_steps(free)                             │
+                       │ otherwise         → sleep until woken, a job falls due, or poll   │
+                       └───────────────▲────────────────────────────┬──────────────────────┘
+                                       │ report                     │ start
+                                  step tasks (≤ concurrency) ◀──────┘
+    heartbeat task: extends our leases; cancels tasks whose lease we lost.
+
+Only the main loop claims, so "which steps does this worker hold" is always known exactly:
+when a report's answer is lost (the connection dropped after the commit), the steps that
+answer handed to us are released at once instead of waiting out their lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+
+from flowsync import db
+from flowsync.actions import Registry, Resources, SmtpSettings, default_registry
+from flowsync.log import get_logger
+from flowsync.store import engine as store
+from flowsync.store.engine import StepClaim
+from flowsync.worker.config import WorkerConfig
+from flowsync.worker.listener import JobListener
+from flowsync.worker.runner import run_step
+from flowsync.worker.transient import TRANSIENT_ERRORS, retry_transient
+
+log = get_logger("flowsync.worker")
+T = TypeVar("T")
+ENV_PREFIX = "FLOWSYNC_ENV_"
+
+
+def expression_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """FLOWSYNC_ENV_<NAME> variables, visible to expressions as env.<NAME>."""
+    return {k[len(ENV_PREFIX) :]: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+
+
+class Worker:
+    def __init__(
+        self,
+        dsn: str,
+        config: WorkerConfig,
+        *,
+        registry: Registry | None = None,
+        resources: Resources | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.config = config
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.registry = registry or default_registry()
+        self._resources = resources
+        self._queues = list(config.queues)
+        self._pool: asyncpg.Pool[Any] | None = None
+        self._tasks: dict[int, tuple[StepClaim, asyncio.Task[None]]] = {}
+        self._reports: list[dict[str, Any]] = []
+        self._to_release: list[StepClaim] = []
+        self._lost: set[int] = set()  # steps whose lease we no longer hold
+        self._activity = asyncio.Event()
+        self._maybe_ready = True
+        self._wake_at = 0.0  # monotonic time at which to look for due jobs again
+        self._wakes = 0  # counts wake-ups, so one arriving during a claim is not lost
+        self._stopping = False
+        self._grace_deadline = 0.0
+        self.listener = JobListener(dsn, config.queues, self._on_wake)
+        self.steps_run = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then drain within the grace period and return."""
+        self._pool = await retry_transient(
+            "connect",
+            lambda: db.create_pool(
+                self.dsn, min_size=2, max_size=4, application_name="flowsync-worker"
+            ),
+            give_up=stop.is_set,
+        )
+        http = httpx.AsyncClient(timeout=30.0) if self._resources is None else None
+        resources = self._resources or Resources(
+            http=http or httpx.AsyncClient(),
+            env=expression_env(os.environ),
+            smtp=SmtpSettings.from_env(os.environ),
+        )
+        pool = self._pool
+        await retry_transient(
+            "register_worker",
+            lambda: store.register_worker(
+                pool,
+                self.id,
+                socket.gethostname(),
+                os.getpid(),
+                self._queues,
+                self.config.concurrency,
+            ),
+            give_up=stop.is_set,
+        )
+        log.info(
+            "worker.started",
+            worker=self.id,
+            queues=self._queues,
+            concurrency=self.config.concurrency,
+        )
+        listener_stop = asyncio.Event()
+        helpers = [
+            asyncio.create_task(self.listener.run(listener_stop)),
+            asyncio.create_task(self._heartbeats()),
+            asyncio.create_task(self._rescues()),
+            asyncio.create_task(self._watch_stop(stop)),
+        ]
+        try:
+            await self._main_loop(resources)
+        finally:
+            listener_stop.set()
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            try:
+                await asyncio.wait_for(store.stop_worker(pool, self.id), 5)
+            except (*TRANSIENT_ERRORS, asyncpg.PostgresError):  # type: ignore[misc]
+                pass  # best effort: the row only tells operators when we left
+            await pool.close()
+            if http is not None:
+                await http.aclose()
+            log.info("worker.stopped", worker=self.id, steps_run=self.steps_run)
+
+    async def _watch_stop(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._stopping = True
+        self._grace_deadline = time.monotonic() + self.config.grace_seconds
+        log.info("worker.stopping", worker=self.id, in_flight=len(self._tasks))
+        self._activity.set()
+
+    # -- the main loop ----------------------------------------------------------------------
+
+    async def _main_loop(self, resources: Resources) -> None:
+        while True:
+            self._activity.clear()
+            if self._reports:
+                await self._flush_reports(resources)
+                continue
+            if self._to_release:
+                await self._release()
+                continue
+            if self._stopping:
+                if not self._tasks:
+                    return
+                if time.monotonic() >= self._grace_deadline:
+                    for step_id, (_claim, task) in self._tasks.items():
+                        if step_id not in self._lost:
+                            task.cancel()  # handed back by _release once cancelled
+                    await asyncio.sleep(0)
+                await self._wait(max(0.0, self._grace_deadline - time.monotonic()) or 0.05)
+                continue
+            free = self.config.concurrency - len(self._tasks)
+            if free > 0 and (self._maybe_ready or time.monotonic() >= self._wake_at):
+                wakes_before = self._wakes
+                self._maybe_ready = False
+                claims = await self._db(
+                    "claim_steps",
+                    functools.partial(
+                        store.claim_steps,
+                        self._pool_(),
+                        self.id,
+                        self._queues,
+                        free,
+                        self.config.lease_ms,
+                    ),
+                )
+                self._start(claims, resources)
+                if len(claims) < free:
+                    await self._plan_sleep()
+                elif self._wakes == wakes_before:
+                    self._maybe_ready = True  # a full batch: there may well be more
+                continue
+            await self._wait(self._wake_at - time.monotonic() if free > 0 else None)
+
+    async def _wait(self, seconds: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self._activity.wait(), None if seconds is None else max(seconds, 0)
+            )
+
+    async def _plan_sleep(self) -> None:
+        """Nothing more is ready: sleep until the next job falls due, or the poll interval."""
+        due = await self._db("next_run_at", lambda: store.next_run_at(self._pool_(), self._queues))
+        wake = time.monotonic() + self.config.poll_seconds
+        if due is not None:
+            wake = min(wake, time.monotonic() + max(0.0, due.timestamp() - time.time()))
+        self._wake_at = wake
+
+    def _on_wake(self, run_at: float | None) -> None:
+        """From the listener: new jobs (due at `run_at`, epoch seconds) or "look now"."""
+        self._wakes += 1
+        delay = 0.0 if run_at is None else run_at - time.time()
+        if delay <= 0.001:
+            self._maybe_ready = True
+        else:
+            self._wake_at = min(self._wake_at, time.monotonic() + delay)
+        self._activity.set()
+
+    async def _flush_reports(self, resources: Resources) -> None:
+        batch, self._reports = self._reports, []
+        limit = 0 if self._stopping else max(0, self.config.concurrency - len(self._tasks))
+        uncertain = False
+
+        def mark_uncertain() -> None:
+            nonlocal uncertain
+            uncertain = True
+
+        outcomes, claims = await self._db(
+            "report_steps",
+            lambda: store.report_steps(
+                self._pool_(), self.id, batch, self._queues, limit, self.config.lease_ms
+            ),
+            on_retry=mark_uncertain,
+        )
+        for outcome in outcomes:
+            if outcome.result not in ("ok", "duplicate"):
+                log.info("step.report_rejected", step_id=outcome.step_id, result=outcome.result)
+        self._start(claims, resources)
+        if uncertain:
+            # The first try may have committed and handed us steps we never heard of.
+            known = list(self._tasks)
+            released = await self._db(
+                "release_unknown_steps",
+                lambda: store.release_unknown_steps(self._pool_(), self.id, known),
+            )
+            if released:
+                log.info("worker.released_unknown", count=released)
+                self._maybe_ready = True
+
+    async def _release(self) -> None:
+        batch, self._to_release = self._to_release, []
+        await self._db(
+            "release_steps",
+            lambda: store.release_steps(
+                self._pool_(), self.id, [c.step_id for c in batch], [c.lease_token for c in batch]
+            ),
+        )
+        log.info("worker.handed_back", count=len(batch))
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _start(self, claims: list[StepClaim], resources: Resources) -> None:
+        for claim in claims:
+            task = asyncio.create_task(self._run_step(claim, resources))
+            self._tasks[claim.step_id] = (claim, task)
+
+    async def _run_step(self, claim: StepClaim, resources: Resources) -> None:
+        try:
+            report = await run_step(claim, self.registry, resources, self.config.max_output_bytes)
+        except asyncio.CancelledError:
+            if claim.step_id not in self._lost:
+                self._to_release.append(claim)
+        else:
+            self._reports.append(report)
+            self.steps_run += 1
+        finally:
+            self._tasks.pop(claim.step_id, None)
+            self._lost.discard(claim.step_id)
+            self._activity.set()
+
+    # -- background duties ------------------------------------------------------------------
+
+    async def _heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_seconds)
+            running = [claim for claim, _ in self._tasks.values()]
+            if not running:
+                continue
+            try:
+                gone = await store.heartbeat(
+                    self._pool_(),
+                    self.id,
+                    [c.step_id for c in running],
+                    [c.lease_token for c in running],
+                    self.config.lease_ms,
+                )
+            except TRANSIENT_ERRORS as exc:
+                log.warning("worker.heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
+                continue
+            for step_id in gone:
+                entry = self._tasks.get(step_id)
+                if entry is not None:
+                    log.info("step.lease_lost", step_id=step_id, node=entry[0].node_id)
+                    self._lost.add(step_id)
+                    entry[1].cancel()
+
+    async def _rescues(self) -> None:
+        if self.config.rescue_seconds <= 0:
+            return
+        while True:
+            await asyncio.sleep(self.config.rescue_seconds)
+            try:
+                rescued = await store.rescue_expired_leases(self._pool_())
+            except TRANSIENT_ERRORS as exc:
+                log.warning("worker.rescue_failed", error=f"{type(exc).__name__}: {exc}")
+                continue
+            if rescued:
+                log.info("worker.rescued_expired_leases", count=rescued)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _pool_(self) -> asyncpg.Pool[Any]:
+        assert self._pool is not None
+        return self._pool
+
+    async def _db(
+        self,
+        what: str,
+        call: Callable[[], Awaitable[T]],
+        on_retry: Callable[[], None] = lambda: None,
+    ) -> T:
+        return await retry_transient(what, call, on_retry=on_retry)

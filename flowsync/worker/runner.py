@@ -1,0 +1,105 @@
+"""Run one claimed step's action and turn whatever happened into a report for report_steps."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+
+from flowsync.actions import (
+    ActionError,
+    Completion,
+    PermanentError,
+    Registry,
+    Resources,
+    RetryableError,
+    StepContext,
+    StepLogger,
+    as_action_error,
+    normalize_result,
+)
+from flowsync.store.engine import StepClaim
+
+
+def context_for(claim: StepClaim, resources: Resources) -> StepContext:
+    return StepContext(
+        execution_id=claim.execution_id,
+        workflow=claim.workflow,
+        version=claim.version,
+        node_id=claim.node_id,
+        node_type=claim.node_type,
+        step_id=claim.step_id,
+        attempt=claim.attempt,
+        max_attempts=claim.max_attempts,
+        config=claim.config,
+        input=claim.input,
+        steps=claim.upstream,
+        state=claim.state,
+        timeout=claim.timeout_ms / 1000 if claim.timeout_ms else None,
+        log=StepLogger(clock=resources.now),
+        resources=resources,
+    )
+
+
+async def run_step(
+    claim: StepClaim, registry: Registry, resources: Resources, max_output_bytes: int
+) -> dict[str, Any]:
+    """The report for one attempt. Cancellation (shutdown, lost lease) propagates."""
+    ctx = context_for(claim, resources)
+    report: dict[str, Any] = {"step_id": claim.step_id, "token": str(claim.lease_token)}
+    try:
+        action = registry.get(claim.node_type)
+    except LookupError as exc:
+        # Another worker may have this action loaded: retry under the step's policy.
+        return _failed(report, RetryableError(str(exc)), ctx)
+    try:
+        if ctx.timeout is not None:
+            async with asyncio.timeout(ctx.timeout):
+                result = normalize_result(await action(ctx))
+        else:
+            result = normalize_result(await action(ctx))
+    except TimeoutError:
+        return _failed(report, RetryableError(f"the step timed out after {ctx.timeout:g}s"), ctx)
+    except Exception as exc:
+        return _failed(report, as_action_error(exc), ctx)
+
+    report["logs"] = _logs(ctx)
+    if isinstance(result, Completion):
+        encoded = msgspec.json.encode(result.output)
+        if len(encoded) > max_output_bytes:
+            return _failed(
+                report,
+                PermanentError(
+                    f"the step's output is {len(encoded)} bytes; at most {max_output_bytes} "
+                    "are stored (return less, or store it elsewhere and return a reference)"
+                ),
+                ctx,
+            )
+        report |= {"kind": "succeeded", "output": result.output, "outcome": result.outcome}
+    else:
+        report |= {"kind": "snoozed", "until": result.until.isoformat(), "state": result.state}
+    return report
+
+
+def _failed(report: dict[str, Any], error: ActionError, ctx: StepContext) -> dict[str, Any]:
+    ctx.log.warning("step.attempt_failed", error=error.message, retryable=error.retryable)
+    return report | {
+        "kind": "failed",
+        "error": error.to_dict(),
+        "retryable": error.retryable,
+        "retry_after_ms": None if error.retry_after is None else int(error.retry_after * 1000),
+        "logs": _logs(ctx),
+    }
+
+
+def _logs(ctx: StepContext) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": line.at.isoformat(),
+            "level": line.level,
+            "message": line.message,
+            "fields": line.fields,
+        }
+        for line in ctx.log.lines
+    ]

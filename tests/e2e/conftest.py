@@ -1,0 +1,124 @@
+"""End-to-end fixtures: real `flowsync worker` subprocesses against the test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from tests.sql.conftest import Db
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
+) -> Any:
+    """Poll until `condition()` is truthy; fail clearly after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class WorkerProcess:
+    """`python -m flowsync worker ...` with its log kept in a file for failing tests."""
+
+    def __init__(self, dsn: str, log_dir: Path, *args: str, name: str = "worker") -> None:
+        self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
+        env = {**os.environ, "FLOWSYNC_DATABASE_URL": dsn, "FLOWSYNC_LOG_FORMAT": "json",
+               "FLOWSYNC_LOG_LEVEL": "info"}
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "flowsync", "worker", *args],
+                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+
+    def signal(self, sig: signal.Signals) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+class Engine(Db):
+    """The test database, driven like an application would: save, start, wait, inspect."""
+
+    def __init__(self, conn: psycopg.Connection[dict[str, Any]], dsn: str, log_dir: Path) -> None:
+        super().__init__(conn)
+        self.dsn = dsn
+        self.log_dir = log_dir
+        self.workers: list[WorkerProcess] = []
+
+    def worker(self, *args: str, name: str = "worker") -> WorkerProcess:
+        process = WorkerProcess(self.dsn, self.log_dir, *args, name=name)
+        self.workers.append(process)
+        return process
+
+    def start_now(self, name: str, input: Any = None, key: str | None = None) -> UUID:
+        row = self.conn.execute(
+            "SELECT flowsync.start_execution(%s, %s, idempotency_key => %s) AS id",
+            (name, Jsonb(input if input is not None else {}), key),
+        ).fetchone()
+        assert row is not None
+        return UUID(str(row["id"]))
+
+    def status(self, execution_id: UUID) -> str:
+        return str(self.execution(execution_id)["status"])
+
+    def wait_finished(self, execution_id: UUID, timeout: float = 30) -> dict[str, Any]:
+        wait_for(
+            lambda: self.status(execution_id) in TERMINAL,
+            timeout,
+            f"execution {execution_id} to finish",
+        )
+        return self.execution(execution_id)
+
+    def wait_all_finished(self, ids: list[UUID], timeout: float = 60) -> None:
+        def done() -> bool:
+            row = self.conn.execute(
+                "SELECT count(*) AS n FROM flowsync.executions WHERE id = ANY(%s) "
+                "AND status NOT IN ('succeeded', 'failed', 'cancelled')",
+                (ids,),
+            ).fetchone()
+            return row is not None and row["n"] == 0
+
+        wait_for(done, timeout, f"{len(ids)} executions to finish")
+
+    def worker_logs(self) -> str:
+        return "\n".join(f"--- {w.log_path.name}\n{w.log()[-4000:]}" for w in self.workers)
+
+
+@pytest.fixture
+def engine(database_dsn: str, tmp_path: Path) -> Iterator[Engine]:
+    with psycopg.connect(database_dsn, autocommit=True, row_factory=dict_row) as conn:
+        eng = Engine(conn, database_dsn, tmp_path)
+        try:
+            yield eng
+        finally:
+            for w in eng.workers:
+                w.stop()
