@@ -41,12 +41,19 @@ class WorkerProcess:
 
     def __init__(self, dsn: str, log_dir: Path, *args: str, name: str = "worker") -> None:
         self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
-        env = {**os.environ, "FLOWSYNC_DATABASE_URL": dsn, "FLOWSYNC_LOG_FORMAT": "json",
-               "FLOWSYNC_LOG_LEVEL": "info"}
+        env = {
+            **os.environ,
+            "FLOWSYNC_DATABASE_URL": dsn,
+            "FLOWSYNC_LOG_FORMAT": "json",
+            "FLOWSYNC_LOG_LEVEL": "info",
+        }
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "flowsync", "worker", *args],
-                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
 
     def signal(self, sig: signal.Signals) -> None:
