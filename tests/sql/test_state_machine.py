@@ -80,7 +80,7 @@ def run_scenarios(db: Db) -> None:
     db.save(chain("pair", 2, retry=fast))
 
     # Success with a hand-off, a branch skipped, a retry and a snooze on the way.
-    e1 = db.start("flow")
+    db.start("flow")
     (check,) = db.claim(now=at(0))
     rows = db.report(
         [
