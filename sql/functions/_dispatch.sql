@@ -21,11 +21,12 @@ BEGIN
         SELECT coalesce(array_agg(x.id), '{}') INTO v_handoff
         FROM (
             SELECT s.id
-            FROM flowsync.steps s
+            FROM unnest(p_ready) AS r(id)
+            JOIN flowsync.steps s ON s.id = r.id
             JOIN flowsync.executions e ON e.id = s.execution_id
             JOIN flowsync.workflow_nodes n
               ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-            WHERE s.id = ANY (p_ready) AND n.queue = ANY (p_queues)
+            WHERE n.queue = ANY (p_queues)
             ORDER BY s.id
             LIMIT p_limit
         ) x;
@@ -35,11 +36,11 @@ BEGIN
     IF cardinality(v_rest) > 0 THEN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
         SELECT s.id, n.queue, p_now
-        FROM flowsync.steps s
+        FROM unnest(v_rest) AS r(id)
+        JOIN flowsync.steps s ON s.id = r.id
         JOIN flowsync.executions e ON e.id = s.execution_id
         JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-        WHERE s.id = ANY (v_rest);
+          ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx;
         PERFORM flowsync._notify_jobs(v_rest);
     END IF;
 

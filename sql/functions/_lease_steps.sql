@@ -21,7 +21,8 @@ BEGIN
             lease_expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0),
             worker_id = p_worker,
             started_at = p_now
-        WHERE s.id = ANY (p_step_ids) AND s.status = 'queued'
+        FROM unnest(p_step_ids) AS q(id)
+        WHERE s.id = q.id AND s.status = 'queued'
         RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
     )
     SELECT 'claimed'::text, l.id, l.execution_id, w.name, e.version, l.node_id, n.type, n.config,
@@ -41,13 +42,15 @@ BEGIN
 
     -- An execution starts running with its first step. Lock in id order: every function
     -- that locks several executions does, so they cannot deadlock with each other.
-    PERFORM 1 FROM flowsync.executions e
-    WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s WHERE s.id = ANY (p_step_ids))
-      AND e.status = 'queued'
-    ORDER BY e.id
-    FOR UPDATE;
     UPDATE flowsync.executions e SET status = 'running', started_at = p_now
-    WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s WHERE s.id = ANY (p_step_ids))
-      AND e.status = 'queued';
+    FROM (
+        SELECT x.id FROM flowsync.executions x
+        WHERE x.id IN (SELECT s.execution_id FROM unnest(p_step_ids) AS q(id)
+                       JOIN flowsync.steps s ON s.id = q.id)
+          AND x.status = 'queued'
+        ORDER BY x.id
+        FOR UPDATE
+    ) l
+    WHERE e.id = l.id;
 END;
 $$;

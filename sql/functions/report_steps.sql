@@ -19,122 +19,141 @@ CREATE OR REPLACE FUNCTION flowsync.report_steps(
 ) RETURNS SETOF flowsync.step_claim
 LANGUAGE plpgsql AS $$
 DECLARE
-    r           record;
+    v_ids       bigint[];
+    v_valid     bigint[];
+    v_succeeded bigint[];
+    v_ended     bigint[] := '{}';
+    v_jobs      bigint[] := '{}';
+    v_report    record;
     v_step      flowsync.steps;
     v_node      flowsync.workflow_nodes;
-    v_result    text;
-    v_ended_ids bigint[] := '{}';
-    v_ended_exs uuid[] := '{}';
-    v_jobs      bigint[] := '{}';
-    v_ready     bigint[] := '{}';
-    v_group     record;
     v_run_at    timestamptz;
 BEGIN
-    -- Lock the executions concerned, in id order (the order every multi-execution locker uses).
+    SELECT array_agg((x->>'step_id')::bigint ORDER BY (x->>'step_id')::bigint)
+    INTO v_ids FROM jsonb_array_elements(p_reports) x;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Lock the executions concerned, in id order (the order every multi-execution locker
+    -- uses), then the reported steps, in id order.
     PERFORM 1 FROM flowsync.executions e
-    WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s
-                   WHERE s.id IN (SELECT (x->>'step_id')::bigint
-                                  FROM jsonb_array_elements(p_reports) x))
+    WHERE e.id IN (SELECT s.execution_id FROM unnest(v_ids) AS r(id)
+                   JOIN flowsync.steps s ON s.id = r.id)
     ORDER BY e.id
     FOR UPDATE;
 
-    FOR r IN
+    RETURN QUERY
+    WITH reports AS (
+        SELECT * FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
+    ), current AS (
+        SELECT s.id, s.status, s.lease_token
+        FROM unnest(v_ids) AS r(id) JOIN flowsync.steps s ON s.id = r.id
+        ORDER BY s.id FOR UPDATE OF s
+    )
+    SELECT CASE WHEN c.id IS NULL THEN 'unknown'
+                WHEN c.status = 'running' AND c.lease_token = r.token THEN 'ok'
+                WHEN c.lease_token = r.token THEN 'duplicate'
+                ELSE 'stale' END,
+           r.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text, NULL::text, NULL::jsonb,
+           NULL::integer, NULL::integer, NULL::uuid, NULL::integer, NULL::jsonb, NULL::jsonb,
+           NULL::jsonb
+    FROM reports r LEFT JOIN current c ON c.id = r.step_id
+    ORDER BY r.step_id;
+
+    -- Reports that count: the step is running under the report's token.
+    SELECT array_agg(s.id) INTO v_valid
+    FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
+    JOIN flowsync.steps s ON s.id = x.step_id AND s.status = 'running' AND s.lease_token = x.token;
+    IF v_valid IS NULL THEN
+        RETURN;
+    END IF;
+
+    INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
+    SELECT s.execution_id, s.id, s.attempt, coalesce(l.at, p_now), coalesce(l.level, 'info'),
+           coalesce(l.message, ''), coalesce(l.fields, '{}')
+    FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, logs jsonb)
+    JOIN flowsync.steps s ON s.id = x.step_id
+    CROSS JOIN LATERAL jsonb_to_recordset(x.logs)
+         AS l(at timestamptz, level text, message text, fields jsonb)
+    WHERE x.logs IS NOT NULL AND jsonb_array_length(x.logs) > 0 AND x.step_id = ANY (v_valid);
+
+    -- The common case, set-based: successes.
+    WITH done AS (
+        UPDATE flowsync.steps s
+        SET status = 'succeeded', output = x.output, outcome = x.outcome, error = NULL,
+            lease_expires_at = NULL, finished_at = p_now
+        FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, kind text, output jsonb, outcome jsonb)
+        WHERE s.id = x.step_id AND x.kind = 'succeeded' AND s.id = ANY (v_valid)
+        RETURNING s.id
+    )
+    SELECT coalesce(array_agg(id), '{}') INTO v_succeeded FROM done;
+    v_ended := v_succeeded;
+
+    -- Failures and snoozes, one at a time (the uncommon path).
+    FOR v_report IN
         SELECT * FROM jsonb_to_recordset(p_reports) AS x(
-            step_id bigint, token uuid, kind text, output jsonb, outcome jsonb, error jsonb,
-            retryable boolean, retry_after_ms bigint, until timestamptz, state jsonb, logs jsonb)
+            step_id bigint, kind text, error jsonb, retryable boolean, retry_after_ms bigint,
+            until timestamptz, state jsonb)
+        WHERE x.step_id = ANY (v_valid) AND x.step_id <> ALL (v_succeeded)
         ORDER BY x.step_id
     LOOP
-        SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = r.step_id FOR UPDATE;
-        IF NOT FOUND THEN
-            v_result := 'unknown';
-        ELSIF v_step.status <> 'running' OR v_step.lease_token IS DISTINCT FROM r.token THEN
-            v_result := CASE WHEN v_step.lease_token = r.token THEN 'duplicate' ELSE 'stale' END;
+        SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = v_report.step_id;
+        SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
+        JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
+        WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
+
+        IF v_report.kind = 'snoozed' THEN
+            v_run_at := coalesce(v_report.until, p_now);
+            UPDATE flowsync.steps s
+            SET status = 'queued', state = v_report.state, attempt = s.attempt - 1,
+                lease_expires_at = NULL, run_at = v_run_at, queued_at = p_now
+            WHERE s.id = v_step.id;
+            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+            INSERT INTO flowsync.step_attempts
+                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+            VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
+                    jsonb_build_object('until', v_run_at), p_worker, v_step.started_at, p_now);
+            v_jobs := v_jobs || v_step.id;
+
+        ELSIF v_report.kind = 'failed' AND coalesce(v_report.retryable, true)
+              AND v_step.attempt < v_node.max_attempts THEN
+            v_run_at := p_now + flowsync._retry_delay(
+                v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
+                v_node.jitter, v_step.attempt, v_report.retry_after_ms);
+            UPDATE flowsync.steps s
+            SET status = 'queued', error = v_report.error, lease_expires_at = NULL,
+                run_at = v_run_at, queued_at = p_now
+            WHERE s.id = v_step.id;
+            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+            INSERT INTO flowsync.step_attempts
+                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+            VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', v_report.error, p_worker,
+                    v_step.started_at, p_now);
+            v_jobs := v_jobs || v_step.id;
+
+        ELSIF v_report.kind = 'failed' THEN
+            -- Not retryable: failed. Retryable but out of attempts: dead.
+            UPDATE flowsync.steps s
+            SET status = CASE WHEN coalesce(v_report.retryable, true) THEN 'dead'
+                              ELSE 'failed' END::flowsync.step_status,
+                error = v_report.error, lease_expires_at = NULL, finished_at = p_now
+            WHERE s.id = v_step.id;
+            INSERT INTO flowsync.step_attempts
+                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+            VALUES (v_step.id, v_step.execution_id, v_step.attempt,
+                    CASE WHEN coalesce(v_report.retryable, true) THEN 'dead' ELSE 'failed' END,
+                    v_report.error, p_worker, v_step.started_at, p_now);
+            v_ended := v_ended || v_step.id;
         ELSE
-            v_result := 'ok';
-            SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-            JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-            WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
-
-            IF r.logs IS NOT NULL AND jsonb_array_length(r.logs) > 0 THEN
-                INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
-                SELECT v_step.execution_id, v_step.id, v_step.attempt, coalesce(l.at, p_now),
-                       coalesce(l.level, 'info'), coalesce(l.message, ''), coalesce(l.fields, '{}')
-                FROM jsonb_to_recordset(r.logs)
-                     AS l(at timestamptz, level text, message text, fields jsonb);
-            END IF;
-
-            IF r.kind = 'succeeded' THEN
-                UPDATE flowsync.steps s
-                SET status = 'succeeded', output = r.output, outcome = r.outcome, error = NULL,
-                    lease_expires_at = NULL, finished_at = p_now
-                WHERE s.id = v_step.id;
-                v_ended_ids := v_ended_ids || v_step.id;
-                v_ended_exs := v_ended_exs || v_step.execution_id;
-
-            ELSIF r.kind = 'snoozed' THEN
-                v_run_at := coalesce(r.until, p_now);
-                UPDATE flowsync.steps s
-                SET status = 'queued', state = r.state, attempt = s.attempt - 1,
-                    lease_expires_at = NULL, run_at = v_run_at, queued_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
-                        jsonb_build_object('until', v_run_at), p_worker, v_step.started_at, p_now);
-                v_jobs := v_jobs || v_step.id;
-
-            ELSIF r.kind = 'failed' AND coalesce(r.retryable, true)
-                  AND v_step.attempt < v_node.max_attempts THEN
-                v_run_at := p_now + flowsync._retry_delay(
-                    v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
-                    v_node.jitter, v_step.attempt, r.retry_after_ms);
-                UPDATE flowsync.steps s
-                SET status = 'queued', error = r.error, lease_expires_at = NULL,
-                    run_at = v_run_at, queued_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', r.error, p_worker,
-                        v_step.started_at, p_now);
-                v_jobs := v_jobs || v_step.id;
-
-            ELSIF r.kind = 'failed' THEN
-                -- Not retryable: failed. Retryable but out of attempts: dead.
-                UPDATE flowsync.steps s
-                SET status = CASE WHEN coalesce(r.retryable, true) THEN 'dead'
-                                  ELSE 'failed' END::flowsync.step_status,
-                    error = r.error, lease_expires_at = NULL, finished_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt,
-                        CASE WHEN coalesce(r.retryable, true) THEN 'dead' ELSE 'failed' END,
-                        r.error, p_worker, v_step.started_at, p_now);
-                v_ended_ids := v_ended_ids || v_step.id;
-                v_ended_exs := v_ended_exs || v_step.execution_id;
-            ELSE
-                RAISE EXCEPTION 'report for step %: unknown kind "%"', r.step_id, r.kind
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
+            RAISE EXCEPTION 'report for step %: unknown kind "%"', v_report.step_id, v_report.kind
+                USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        RETURN QUERY SELECT v_result, r.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text,
-            NULL::text, NULL::jsonb, NULL::integer, NULL::integer, NULL::uuid, NULL::integer,
-            NULL::jsonb, NULL::jsonb, NULL::jsonb;
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);
-
-    FOR v_group IN
-        SELECT x.execution_id, array_agg(x.step_id) AS step_ids
-        FROM unnest(v_ended_exs, v_ended_ids) AS x(execution_id, step_id)
-        GROUP BY x.execution_id ORDER BY x.execution_id
-    LOOP
-        v_ready := v_ready || flowsync._settle(v_group.execution_id, v_group.step_ids, p_now);
-    END LOOP;
-
-    RETURN QUERY SELECT * FROM flowsync._dispatch(v_ready, p_worker, p_queues, p_limit, p_lease_ms, p_now);
+    RETURN QUERY SELECT * FROM flowsync._dispatch(
+        flowsync._settle(v_ended, p_now), p_worker, p_queues, p_limit, p_lease_ms, p_now);
 END;
 $$;
 

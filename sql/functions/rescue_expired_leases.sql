@@ -15,10 +15,7 @@ DECLARE
     v_error      jsonb;
     v_run_at     timestamptz;
     v_jobs       bigint[] := '{}';
-    v_ended_ids  bigint[] := '{}';
-    v_ended_exs  uuid[] := '{}';
-    v_ready      bigint[] := '{}';
-    v_group      record;
+    v_ended      bigint[] := '{}';
     v_count      integer := 0;
 BEGIN
     SELECT array_agg(s.id) INTO v_candidates FROM (
@@ -71,8 +68,7 @@ BEGIN
             SET status = 'dead', error = v_error, lease_token = NULL, lease_expires_at = NULL,
                 finished_at = p_now
             WHERE s.id = v_step.id;
-            v_ended_ids := v_ended_ids || v_step.id;
-            v_ended_exs := v_ended_exs || v_step.execution_id;
+            v_ended := v_ended || v_step.id;
         END IF;
         INSERT INTO flowsync.step_attempts
             (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
@@ -82,14 +78,7 @@ BEGIN
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);
-    FOR v_group IN
-        SELECT x.execution_id, array_agg(x.step_id) AS step_ids
-        FROM unnest(v_ended_exs, v_ended_ids) AS x(execution_id, step_id)
-        GROUP BY x.execution_id ORDER BY x.execution_id
-    LOOP
-        v_ready := v_ready || flowsync._settle(v_group.execution_id, v_group.step_ids, p_now);
-    END LOOP;
-    PERFORM flowsync._dispatch(v_ready, NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._dispatch(flowsync._settle(v_ended, p_now), NULL, '{}', 0, 0, p_now);
     RETURN v_count;
 END;
 $$;

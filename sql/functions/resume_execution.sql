@@ -104,7 +104,7 @@ BEGIN
                 'actor', p_actor)));
 
     -- Skips settle like any other terminal step (and may finish the execution at once).
-    v_ready := v_run || flowsync._settle(p_execution_id, v_skip, p_now);
+    v_ready := v_run || flowsync._settle(v_skip, p_now);
     PERFORM flowsync._dispatch(v_ready, NULL, '{}', 0, 0, p_now);
     RETURN 'resumed';
 END;
