@@ -119,11 +119,12 @@ BEGIN
         SELECT coalesce(array_agg(x.id), '{}') INTO v_handoff
         FROM (
             SELECT s.id
-            FROM flowsync.steps s
+            FROM unnest(p_ready) AS r(id)
+            JOIN flowsync.steps s ON s.id = r.id
             JOIN flowsync.executions e ON e.id = s.execution_id
             JOIN flowsync.workflow_nodes n
               ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-            WHERE s.id = ANY (p_ready) AND n.queue = ANY (p_queues)
+            WHERE n.queue = ANY (p_queues)
             ORDER BY s.id
             LIMIT p_limit
         ) x;
@@ -133,11 +134,11 @@ BEGIN
     IF cardinality(v_rest) > 0 THEN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
         SELECT s.id, n.queue, p_now
-        FROM flowsync.steps s
+        FROM unnest(v_rest) AS r(id)
+        JOIN flowsync.steps s ON s.id = r.id
         JOIN flowsync.executions e ON e.id = s.execution_id
         JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-        WHERE s.id = ANY (v_rest);
+          ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx;
         PERFORM flowsync._notify_jobs(v_rest);
     END IF;
 
@@ -147,54 +148,45 @@ $$;
 
 
 --
--- Name: _finish_execution(uuid, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+-- Name: _finish_executions(uuid[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
-CREATE FUNCTION flowsync._finish_execution(p_execution_id uuid, p_now timestamp with time zone) RETURNS void
-    LANGUAGE plpgsql
+CREATE FUNCTION flowsync._finish_executions(p_execution_ids uuid[], p_now timestamp with time zone) RETURNS void
+    LANGUAGE sql
     AS $_$
-DECLARE
-    v_exec    flowsync.executions;
-    v_output  jsonb;
-    v_failed  jsonb;
-BEGIN
-    SELECT * INTO v_exec FROM flowsync.executions e WHERE e.id = p_execution_id;
-
-    SELECT s.output INTO v_output
-    FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.node_id = '$output';
-    IF NOT FOUND THEN
-        SELECT coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) INTO v_output
-        FROM flowsync.steps s
+    WITH leaf_outputs AS (
+        SELECT s.execution_id, jsonb_object_agg(s.node_id, s.output) AS output
+        FROM unnest(p_execution_ids) AS d(id)
+        JOIN flowsync.executions e ON e.id = d.id
         JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = v_exec.workflow_id AND n.version = v_exec.version
-         AND n.node_idx = s.node_idx
-        WHERE s.execution_id = p_execution_id AND n.is_leaf AND s.status = 'succeeded';
-    END IF;
-
-    IF v_exec.steps_failed > 0 THEN
-        SELECT jsonb_build_object(
-                   'message', format('%s step(s) failed', count(*)),
-                   'steps', jsonb_agg(jsonb_build_object('node_id', s.node_id,
-                                                         'status', s.status,
-                                                         'error', s.error) ORDER BY s.id))
-        INTO v_failed
-        FROM flowsync.steps s
-        JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = v_exec.workflow_id AND n.version = v_exec.version
-         AND n.node_idx = s.node_idx
-        WHERE s.execution_id = p_execution_id AND s.status IN ('failed', 'dead')
-          AND NOT n.continue_on_failure;
-    END IF;
-
+          ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.is_leaf
+        JOIN flowsync.steps s ON s.execution_id = e.id AND s.node_idx = n.node_idx
+        WHERE s.status = 'succeeded'
+        GROUP BY s.execution_id
+    )
     UPDATE flowsync.executions e
-    SET status = CASE WHEN v_exec.steps_failed > 0 THEN 'failed'::flowsync.execution_status
+    SET status = CASE WHEN e.steps_failed > 0 THEN 'failed'::flowsync.execution_status
                       ELSE 'succeeded'::flowsync.execution_status END,
         started_at = coalesce(e.started_at, p_now),
         finished_at = p_now,
-        output = CASE WHEN v_exec.steps_failed > 0 THEN NULL ELSE v_output END,
-        error = v_failed
-    WHERE e.id = p_execution_id;
-END;
+        output = CASE WHEN e.steps_failed > 0 THEN NULL
+                      WHEN o.output ? '$output' THEN o.output -> '$output'
+                      ELSE coalesce(o.output, '{}'::jsonb) END,
+        error = CASE WHEN e.steps_failed > 0 THEN (
+            SELECT jsonb_build_object(
+                       'message', format('%s step(s) failed', count(*)),
+                       'steps', jsonb_agg(jsonb_build_object(
+                           'node_id', s.node_id, 'status', s.status, 'error', s.error)
+                           ORDER BY s.id))
+            FROM flowsync.steps s
+            JOIN flowsync.workflow_nodes n
+              ON n.workflow_id = e.workflow_id AND n.version = e.version
+             AND n.node_idx = s.node_idx
+            WHERE s.execution_id = e.id AND s.status IN ('failed', 'dead')
+              AND NOT n.continue_on_failure) END
+    FROM unnest(p_execution_ids) AS d(id)
+    LEFT JOIN leaf_outputs o ON o.execution_id = d.id
+    WHERE e.id = d.id AND e.status IN ('queued', 'running')
 $_$;
 
 
@@ -245,7 +237,8 @@ BEGIN
             lease_expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0),
             worker_id = p_worker,
             started_at = p_now
-        WHERE s.id = ANY (p_step_ids) AND s.status = 'queued'
+        FROM unnest(p_step_ids) AS q(id)
+        WHERE s.id = q.id AND s.status = 'queued'
         RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
     )
     SELECT 'claimed'::text, l.id, l.execution_id, w.name, e.version, l.node_id, n.type, n.config,
@@ -265,14 +258,16 @@ BEGIN
 
     -- An execution starts running with its first step. Lock in id order: every function
     -- that locks several executions does, so they cannot deadlock with each other.
-    PERFORM 1 FROM flowsync.executions e
-    WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s WHERE s.id = ANY (p_step_ids))
-      AND e.status = 'queued'
-    ORDER BY e.id
-    FOR UPDATE;
     UPDATE flowsync.executions e SET status = 'running', started_at = p_now
-    WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s WHERE s.id = ANY (p_step_ids))
-      AND e.status = 'queued';
+    FROM (
+        SELECT x.id FROM flowsync.executions x
+        WHERE x.id IN (SELECT s.execution_id FROM unnest(p_step_ids) AS q(id)
+                       JOIN flowsync.steps s ON s.id = q.id)
+          AND x.status = 'queued'
+        ORDER BY x.id
+        FOR UPDATE
+    ) l
+    WHERE e.id = l.id;
 END;
 $$;
 
@@ -327,64 +322,58 @@ $$;
 
 
 --
--- Name: _settle(uuid, bigint[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+-- Name: _settle(bigint[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
-CREATE FUNCTION flowsync._settle(p_execution_id uuid, p_terminal bigint[], p_now timestamp with time zone) RETURNS bigint[]
+CREATE FUNCTION flowsync._settle(p_terminal bigint[], p_now timestamp with time zone) RETURNS bigint[]
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_workflow_id bigint;
-    v_version     integer;
-    v_frontier    bigint[] := p_terminal;
-    v_ready       bigint[] := '{}';
-    v_new_ready   bigint[];
-    v_skipped     bigint[];
-    v_closed      integer;
-    v_failed      integer;
-    v_open        integer;
+    v_frontier  bigint[] := p_terminal;
+    v_closed    bigint[] := p_terminal;
+    v_ready     bigint[] := '{}';
+    v_new_ready bigint[];
+    v_skipped   bigint[];
+    v_done      uuid[];
 BEGIN
-    SELECT e.workflow_id, e.version INTO v_workflow_id, v_version
-    FROM flowsync.executions e WHERE e.id = p_execution_id;
-
-    -- Failures that fail the execution: failed/dead steps not marked continue_on_failure.
-    SELECT count(*) INTO v_failed
-    FROM flowsync.steps s
-    JOIN flowsync.workflow_nodes n
-      ON n.workflow_id = v_workflow_id AND n.version = v_version AND n.node_idx = s.node_idx
-    WHERE s.id = ANY (p_terminal) AND s.status IN ('failed', 'dead') AND NOT n.continue_on_failure;
-    v_closed := coalesce(cardinality(p_terminal), 0);
+    IF coalesce(cardinality(p_terminal), 0) = 0 THEN
+        RETURN v_ready;
+    END IF;
 
     WHILE coalesce(cardinality(v_frontier), 0) > 0 LOOP
         WITH edge_results AS (
-            SELECT e.to_idx,
+            SELECT u.execution_id, e.to_idx,
                    (u.status = 'succeeded' AND (e.when_value IS NULL OR e.when_value = u.outcome))::int AS ok,
                    (u.status IN ('failed', 'dead', 'cancelled'))::int AS failed,
                    (u.status = 'skipped'
                     OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
                         AND e.when_value IS DISTINCT FROM u.outcome))::int AS skipped
-            FROM flowsync.steps u
+            FROM unnest(v_frontier) AS f(id)
+            JOIN flowsync.steps u ON u.id = f.id
+            JOIN flowsync.executions x ON x.id = u.execution_id
             JOIN flowsync.workflow_edges e
-              ON e.workflow_id = v_workflow_id AND e.version = v_version AND e.from_idx = u.node_idx
-            WHERE u.id = ANY (v_frontier)
+              ON e.workflow_id = x.workflow_id AND e.version = x.version AND e.from_idx = u.node_idx
         ), per_dependent AS (
-            SELECT to_idx, sum(ok)::int AS ok, sum(failed)::int AS failed, sum(skipped)::int AS skipped
-            FROM edge_results GROUP BY to_idx
+            SELECT execution_id, to_idx, sum(ok)::int AS ok, sum(failed)::int AS failed,
+                   sum(skipped)::int AS skipped
+            FROM edge_results GROUP BY execution_id, to_idx
         ), bumped AS (
             UPDATE flowsync.steps d
             SET deps_succeeded = d.deps_succeeded + p.ok,
                 deps_failed = d.deps_failed + p.failed,
                 deps_skipped = d.deps_skipped + p.skipped
             FROM per_dependent p
-            WHERE d.execution_id = p_execution_id AND d.node_idx = p.to_idx AND d.status = 'pending'
-            RETURNING d.id, d.node_idx, d.deps_succeeded, d.deps_failed, d.deps_skipped
+            WHERE d.execution_id = p.execution_id AND d.node_idx = p.to_idx AND d.status = 'pending'
+            RETURNING d.id, d.execution_id, d.node_idx, d.deps_succeeded, d.deps_failed,
+                      d.deps_skipped
         ), decided AS (
             SELECT b.id,
                    flowsync._join_decision(n.join_rule, n.upstream_count, b.deps_succeeded,
                                            b.deps_failed, b.deps_skipped) AS decision
             FROM bumped b
+            JOIN flowsync.executions x ON x.id = b.execution_id
             JOIN flowsync.workflow_nodes n
-              ON n.workflow_id = v_workflow_id AND n.version = v_version AND n.node_idx = b.node_idx
+              ON n.workflow_id = x.workflow_id AND n.version = x.version AND n.node_idx = b.node_idx
         )
         SELECT coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'run'), '{}'),
                coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'skip'), '{}')
@@ -393,24 +382,39 @@ BEGIN
 
         IF cardinality(v_skipped) > 0 THEN
             UPDATE flowsync.steps s SET status = 'skipped', finished_at = p_now
-            WHERE s.id = ANY (v_skipped);
+            FROM unnest(v_skipped) AS k(id) WHERE s.id = k.id;
         END IF;
         IF cardinality(v_new_ready) > 0 THEN
             UPDATE flowsync.steps s SET status = 'queued', queued_at = p_now, run_at = p_now
-            WHERE s.id = ANY (v_new_ready);
+            FROM unnest(v_new_ready) AS q(id) WHERE s.id = q.id;
         END IF;
         v_ready := v_ready || v_new_ready;
-        v_closed := v_closed + cardinality(v_skipped);
+        v_closed := v_closed || v_skipped;
         v_frontier := v_skipped;
     END LOOP;
 
-    UPDATE flowsync.executions e
-    SET steps_open = e.steps_open - v_closed, steps_failed = e.steps_failed + v_failed
-    WHERE e.id = p_execution_id
-    RETURNING e.steps_open INTO v_open;
+    -- Steps that failed for good fail their execution unless marked continue_on_failure.
+    WITH closed AS (
+        SELECT s.execution_id,
+               count(*)::int AS closed,
+               (count(*) FILTER (WHERE s.status IN ('failed', 'dead')
+                                   AND NOT n.continue_on_failure))::int AS failed
+        FROM unnest(v_closed) AS c(id)
+        JOIN flowsync.steps s ON s.id = c.id
+        JOIN flowsync.executions x ON x.id = s.execution_id
+        JOIN flowsync.workflow_nodes n
+          ON n.workflow_id = x.workflow_id AND n.version = x.version AND n.node_idx = s.node_idx
+        GROUP BY s.execution_id
+    ), counted AS (
+        UPDATE flowsync.executions e
+        SET steps_open = e.steps_open - c.closed, steps_failed = e.steps_failed + c.failed
+        FROM closed c WHERE e.id = c.execution_id
+        RETURNING e.id, e.steps_open
+    )
+    SELECT array_agg(id) FILTER (WHERE steps_open = 0) INTO v_done FROM counted;
 
-    IF v_open = 0 THEN
-        PERFORM flowsync._finish_execution(p_execution_id, p_now);
+    IF v_done IS NOT NULL THEN
+        PERFORM flowsync._finish_executions(v_done, p_now);
     END IF;
     RETURN v_ready;
 END;
@@ -754,122 +758,141 @@ CREATE FUNCTION flowsync.report_steps(p_worker text, p_reports jsonb, p_queues t
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    r           record;
+    v_ids       bigint[];
+    v_valid     bigint[];
+    v_succeeded bigint[];
+    v_ended     bigint[] := '{}';
+    v_jobs      bigint[] := '{}';
+    v_report    record;
     v_step      flowsync.steps;
     v_node      flowsync.workflow_nodes;
-    v_result    text;
-    v_ended_ids bigint[] := '{}';
-    v_ended_exs uuid[] := '{}';
-    v_jobs      bigint[] := '{}';
-    v_ready     bigint[] := '{}';
-    v_group     record;
     v_run_at    timestamptz;
 BEGIN
-    -- Lock the executions concerned, in id order (the order every multi-execution locker uses).
+    SELECT array_agg((x->>'step_id')::bigint ORDER BY (x->>'step_id')::bigint)
+    INTO v_ids FROM jsonb_array_elements(p_reports) x;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Lock the executions concerned, in id order (the order every multi-execution locker
+    -- uses), then the reported steps, in id order.
     PERFORM 1 FROM flowsync.executions e
-    WHERE e.id IN (SELECT s.execution_id FROM flowsync.steps s
-                   WHERE s.id IN (SELECT (x->>'step_id')::bigint
-                                  FROM jsonb_array_elements(p_reports) x))
+    WHERE e.id IN (SELECT s.execution_id FROM unnest(v_ids) AS r(id)
+                   JOIN flowsync.steps s ON s.id = r.id)
     ORDER BY e.id
     FOR UPDATE;
 
-    FOR r IN
+    RETURN QUERY
+    WITH reports AS (
+        SELECT * FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
+    ), current AS (
+        SELECT s.id, s.status, s.lease_token
+        FROM unnest(v_ids) AS r(id) JOIN flowsync.steps s ON s.id = r.id
+        ORDER BY s.id FOR UPDATE OF s
+    )
+    SELECT CASE WHEN c.id IS NULL THEN 'unknown'
+                WHEN c.status = 'running' AND c.lease_token = r.token THEN 'ok'
+                WHEN c.lease_token = r.token THEN 'duplicate'
+                ELSE 'stale' END,
+           r.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text, NULL::text, NULL::jsonb,
+           NULL::integer, NULL::integer, NULL::uuid, NULL::integer, NULL::jsonb, NULL::jsonb,
+           NULL::jsonb
+    FROM reports r LEFT JOIN current c ON c.id = r.step_id
+    ORDER BY r.step_id;
+
+    -- Reports that count: the step is running under the report's token.
+    SELECT array_agg(s.id) INTO v_valid
+    FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
+    JOIN flowsync.steps s ON s.id = x.step_id AND s.status = 'running' AND s.lease_token = x.token;
+    IF v_valid IS NULL THEN
+        RETURN;
+    END IF;
+
+    INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
+    SELECT s.execution_id, s.id, s.attempt, coalesce(l.at, p_now), coalesce(l.level, 'info'),
+           coalesce(l.message, ''), coalesce(l.fields, '{}')
+    FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, logs jsonb)
+    JOIN flowsync.steps s ON s.id = x.step_id
+    CROSS JOIN LATERAL jsonb_to_recordset(x.logs)
+         AS l(at timestamptz, level text, message text, fields jsonb)
+    WHERE x.logs IS NOT NULL AND jsonb_array_length(x.logs) > 0 AND x.step_id = ANY (v_valid);
+
+    -- The common case, set-based: successes.
+    WITH done AS (
+        UPDATE flowsync.steps s
+        SET status = 'succeeded', output = x.output, outcome = x.outcome, error = NULL,
+            lease_expires_at = NULL, finished_at = p_now
+        FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, kind text, output jsonb, outcome jsonb)
+        WHERE s.id = x.step_id AND x.kind = 'succeeded' AND s.id = ANY (v_valid)
+        RETURNING s.id
+    )
+    SELECT coalesce(array_agg(id), '{}') INTO v_succeeded FROM done;
+    v_ended := v_succeeded;
+
+    -- Failures and snoozes, one at a time (the uncommon path).
+    FOR v_report IN
         SELECT * FROM jsonb_to_recordset(p_reports) AS x(
-            step_id bigint, token uuid, kind text, output jsonb, outcome jsonb, error jsonb,
-            retryable boolean, retry_after_ms bigint, until timestamptz, state jsonb, logs jsonb)
+            step_id bigint, kind text, error jsonb, retryable boolean, retry_after_ms bigint,
+            until timestamptz, state jsonb)
+        WHERE x.step_id = ANY (v_valid) AND x.step_id <> ALL (v_succeeded)
         ORDER BY x.step_id
     LOOP
-        SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = r.step_id FOR UPDATE;
-        IF NOT FOUND THEN
-            v_result := 'unknown';
-        ELSIF v_step.status <> 'running' OR v_step.lease_token IS DISTINCT FROM r.token THEN
-            v_result := CASE WHEN v_step.lease_token = r.token THEN 'duplicate' ELSE 'stale' END;
+        SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = v_report.step_id;
+        SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
+        JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
+        WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
+
+        IF v_report.kind = 'snoozed' THEN
+            v_run_at := coalesce(v_report.until, p_now);
+            UPDATE flowsync.steps s
+            SET status = 'queued', state = v_report.state, attempt = s.attempt - 1,
+                lease_expires_at = NULL, run_at = v_run_at, queued_at = p_now
+            WHERE s.id = v_step.id;
+            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+            INSERT INTO flowsync.step_attempts
+                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+            VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
+                    jsonb_build_object('until', v_run_at), p_worker, v_step.started_at, p_now);
+            v_jobs := v_jobs || v_step.id;
+
+        ELSIF v_report.kind = 'failed' AND coalesce(v_report.retryable, true)
+              AND v_step.attempt < v_node.max_attempts THEN
+            v_run_at := p_now + flowsync._retry_delay(
+                v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
+                v_node.jitter, v_step.attempt, v_report.retry_after_ms);
+            UPDATE flowsync.steps s
+            SET status = 'queued', error = v_report.error, lease_expires_at = NULL,
+                run_at = v_run_at, queued_at = p_now
+            WHERE s.id = v_step.id;
+            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+            INSERT INTO flowsync.step_attempts
+                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+            VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', v_report.error, p_worker,
+                    v_step.started_at, p_now);
+            v_jobs := v_jobs || v_step.id;
+
+        ELSIF v_report.kind = 'failed' THEN
+            -- Not retryable: failed. Retryable but out of attempts: dead.
+            UPDATE flowsync.steps s
+            SET status = CASE WHEN coalesce(v_report.retryable, true) THEN 'dead'
+                              ELSE 'failed' END::flowsync.step_status,
+                error = v_report.error, lease_expires_at = NULL, finished_at = p_now
+            WHERE s.id = v_step.id;
+            INSERT INTO flowsync.step_attempts
+                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+            VALUES (v_step.id, v_step.execution_id, v_step.attempt,
+                    CASE WHEN coalesce(v_report.retryable, true) THEN 'dead' ELSE 'failed' END,
+                    v_report.error, p_worker, v_step.started_at, p_now);
+            v_ended := v_ended || v_step.id;
         ELSE
-            v_result := 'ok';
-            SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-            JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-            WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
-
-            IF r.logs IS NOT NULL AND jsonb_array_length(r.logs) > 0 THEN
-                INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
-                SELECT v_step.execution_id, v_step.id, v_step.attempt, coalesce(l.at, p_now),
-                       coalesce(l.level, 'info'), coalesce(l.message, ''), coalesce(l.fields, '{}')
-                FROM jsonb_to_recordset(r.logs)
-                     AS l(at timestamptz, level text, message text, fields jsonb);
-            END IF;
-
-            IF r.kind = 'succeeded' THEN
-                UPDATE flowsync.steps s
-                SET status = 'succeeded', output = r.output, outcome = r.outcome, error = NULL,
-                    lease_expires_at = NULL, finished_at = p_now
-                WHERE s.id = v_step.id;
-                v_ended_ids := v_ended_ids || v_step.id;
-                v_ended_exs := v_ended_exs || v_step.execution_id;
-
-            ELSIF r.kind = 'snoozed' THEN
-                v_run_at := coalesce(r.until, p_now);
-                UPDATE flowsync.steps s
-                SET status = 'queued', state = r.state, attempt = s.attempt - 1,
-                    lease_expires_at = NULL, run_at = v_run_at, queued_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
-                        jsonb_build_object('until', v_run_at), p_worker, v_step.started_at, p_now);
-                v_jobs := v_jobs || v_step.id;
-
-            ELSIF r.kind = 'failed' AND coalesce(r.retryable, true)
-                  AND v_step.attempt < v_node.max_attempts THEN
-                v_run_at := p_now + flowsync._retry_delay(
-                    v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
-                    v_node.jitter, v_step.attempt, r.retry_after_ms);
-                UPDATE flowsync.steps s
-                SET status = 'queued', error = r.error, lease_expires_at = NULL,
-                    run_at = v_run_at, queued_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', r.error, p_worker,
-                        v_step.started_at, p_now);
-                v_jobs := v_jobs || v_step.id;
-
-            ELSIF r.kind = 'failed' THEN
-                -- Not retryable: failed. Retryable but out of attempts: dead.
-                UPDATE flowsync.steps s
-                SET status = CASE WHEN coalesce(r.retryable, true) THEN 'dead'
-                                  ELSE 'failed' END::flowsync.step_status,
-                    error = r.error, lease_expires_at = NULL, finished_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt,
-                        CASE WHEN coalesce(r.retryable, true) THEN 'dead' ELSE 'failed' END,
-                        r.error, p_worker, v_step.started_at, p_now);
-                v_ended_ids := v_ended_ids || v_step.id;
-                v_ended_exs := v_ended_exs || v_step.execution_id;
-            ELSE
-                RAISE EXCEPTION 'report for step %: unknown kind "%"', r.step_id, r.kind
-                    USING ERRCODE = 'invalid_parameter_value';
-            END IF;
+            RAISE EXCEPTION 'report for step %: unknown kind "%"', v_report.step_id, v_report.kind
+                USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        RETURN QUERY SELECT v_result, r.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text,
-            NULL::text, NULL::jsonb, NULL::integer, NULL::integer, NULL::uuid, NULL::integer,
-            NULL::jsonb, NULL::jsonb, NULL::jsonb;
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);
-
-    FOR v_group IN
-        SELECT x.execution_id, array_agg(x.step_id) AS step_ids
-        FROM unnest(v_ended_exs, v_ended_ids) AS x(execution_id, step_id)
-        GROUP BY x.execution_id ORDER BY x.execution_id
-    LOOP
-        v_ready := v_ready || flowsync._settle(v_group.execution_id, v_group.step_ids, p_now);
-    END LOOP;
-
-    RETURN QUERY SELECT * FROM flowsync._dispatch(v_ready, p_worker, p_queues, p_limit, p_lease_ms, p_now);
+    RETURN QUERY SELECT * FROM flowsync._dispatch(
+        flowsync._settle(v_ended, p_now), p_worker, p_queues, p_limit, p_lease_ms, p_now);
 END;
 $$;
 
@@ -889,10 +912,7 @@ DECLARE
     v_error      jsonb;
     v_run_at     timestamptz;
     v_jobs       bigint[] := '{}';
-    v_ended_ids  bigint[] := '{}';
-    v_ended_exs  uuid[] := '{}';
-    v_ready      bigint[] := '{}';
-    v_group      record;
+    v_ended      bigint[] := '{}';
     v_count      integer := 0;
 BEGIN
     SELECT array_agg(s.id) INTO v_candidates FROM (
@@ -945,8 +965,7 @@ BEGIN
             SET status = 'dead', error = v_error, lease_token = NULL, lease_expires_at = NULL,
                 finished_at = p_now
             WHERE s.id = v_step.id;
-            v_ended_ids := v_ended_ids || v_step.id;
-            v_ended_exs := v_ended_exs || v_step.execution_id;
+            v_ended := v_ended || v_step.id;
         END IF;
         INSERT INTO flowsync.step_attempts
             (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
@@ -956,14 +975,7 @@ BEGIN
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);
-    FOR v_group IN
-        SELECT x.execution_id, array_agg(x.step_id) AS step_ids
-        FROM unnest(v_ended_exs, v_ended_ids) AS x(execution_id, step_id)
-        GROUP BY x.execution_id ORDER BY x.execution_id
-    LOOP
-        v_ready := v_ready || flowsync._settle(v_group.execution_id, v_group.step_ids, p_now);
-    END LOOP;
-    PERFORM flowsync._dispatch(v_ready, NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._dispatch(flowsync._settle(v_ended, p_now), NULL, '{}', 0, 0, p_now);
     RETURN v_count;
 END;
 $$;
@@ -1070,7 +1082,7 @@ BEGIN
                 'actor', p_actor)));
 
     -- Skips settle like any other terminal step (and may finish the execution at once).
-    v_ready := v_run || flowsync._settle(p_execution_id, v_skip, p_now);
+    v_ready := v_run || flowsync._settle(v_skip, p_now);
     PERFORM flowsync._dispatch(v_ready, NULL, '{}', 0, 0, p_now);
     RETURN 'resumed';
 END;
