@@ -263,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = add(name, handler, text, wf_sub)
         p.add_argument("name")
         p.add_argument("--version", type=int, help="a specific version (default: latest)")
+
+    from flowsync.cli_executions import add_execution_commands
+
+    add_execution_commands(sub, add)
     return parser
 
 

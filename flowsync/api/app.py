@@ -13,6 +13,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from flowsync import __version__, db
 from flowsync.api.auth import ApiKeyMiddleware, KeyCache
+from flowsync.api.dead_letters import DeadLetterController
+from flowsync.api.executions import ExecutionController, ExecutionStartController
 from flowsync.api.problems import EXCEPTION_HANDLERS
 from flowsync.api.request_ids import request_id_middleware
 from flowsync.api.system import SystemController
@@ -50,7 +52,13 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         security=[{"apiKey": []}],
     )
     app = Litestar(
-        route_handlers=[SystemController, WorkflowController],
+        route_handlers=[
+            SystemController,
+            WorkflowController,
+            ExecutionStartController,
+            ExecutionController,
+            DeadLetterController,
+        ],
         lifespan=[lifespan],
         middleware=[
             request_id_middleware,

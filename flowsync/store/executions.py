@@ -191,7 +191,7 @@ async def step_logs(
 async def cancel_execution(
     db: Connection, execution_id: UUID, reason: str | None, actor: str | None
 ) -> str:
-    """'cancelled', 'not_found', or the status of an execution that had already finished."""
+    """'cancelled', 'not_found', or 'already_<status>' for an execution that had finished."""
     result: str = await db.fetchval(
         "SELECT flowsync.cancel_execution($1, $2, $3)", execution_id, reason, actor
     )
@@ -226,6 +226,18 @@ async def list_dead_letters(
         limit,
     )
     return [DeadLetter(**dict(row)) for row in rows]
+
+
+async def get_dead_letter(db: Connection, step_id: int) -> DeadLetter | None:
+    row = await db.fetchrow(
+        "SELECT s.id AS step_id, s.execution_id, w.name AS workflow, s.node_id, "
+        "s.status::text AS status, s.attempt, s.error, s.finished_at "
+        "FROM flowsync.steps s JOIN flowsync.executions e ON e.id = s.execution_id "
+        "JOIN flowsync.workflows w ON w.id = e.workflow_id "
+        "WHERE s.id = $1 AND s.status IN ('failed', 'dead')",
+        step_id,
+    )
+    return None if row is None else DeadLetter(**dict(row))
 
 
 async def replay_dead_letter(db: Connection, step_id: int, actor: str | None) -> str | None:

@@ -1,7 +1,7 @@
 -- queued|running -> cancelled, with every open step: pending, queued (their jobs deleted)
 -- and running (their leases revoked, so the workers' reports are rejected and heartbeats tell
--- them to stop). Returns 'cancelled', 'not_found', or the status of an execution that had
--- already finished (which is left as it was).
+-- them to stop). Returns 'cancelled', 'not_found', or 'already_<status>' for an execution
+-- that had already finished (which is left as it was).
 CREATE OR REPLACE FUNCTION flowsync.cancel_execution(
     p_execution_id  uuid,
     p_reason        text DEFAULT NULL,
@@ -16,7 +16,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 'not_found';
     ELSIF v_status NOT IN ('queued', 'running') THEN
-        RETURN v_status::text;
+        RETURN 'already_' || v_status::text;
     END IF;
 
     DELETE FROM flowsync.jobs j
@@ -24,8 +24,9 @@ BEGIN
                         WHERE s.execution_id = p_execution_id AND s.status = 'queued');
 
     INSERT INTO flowsync.step_attempts
-        (step_id, execution_id, attempt, outcome, worker_id, started_at, ended_at)
-    SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.started_at, p_now
+        (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
+    SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.queued_at, s.started_at,
+           p_now
     FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.status = 'running';
 
     UPDATE flowsync.steps s

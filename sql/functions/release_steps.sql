@@ -12,7 +12,7 @@ DECLARE
     v_released bigint[];
 BEGIN
     WITH mine AS (
-        SELECT s.id FROM flowsync.steps s
+        SELECT s.id, s.queued_at FROM flowsync.steps s
         JOIN unnest(p_step_ids, p_tokens) AS t(step_id, token)
           ON s.id = t.step_id AND s.lease_token = t.token
         WHERE s.status = 'running'
@@ -23,11 +23,12 @@ BEGIN
         SET status = 'queued', attempt = s.attempt - 1, lease_token = NULL, lease_expires_at = NULL,
             run_at = p_now, queued_at = p_now
         FROM mine WHERE s.id = mine.id
-        RETURNING s.id, s.execution_id, s.attempt, s.started_at
+        RETURNING s.id, s.execution_id, s.attempt, s.started_at, mine.queued_at
     ), logged AS (
         INSERT INTO flowsync.step_attempts
-            (step_id, execution_id, attempt, outcome, worker_id, started_at, ended_at)
-        SELECT r.id, r.execution_id, r.attempt + 1, 'handed_back', p_worker, r.started_at, p_now
+            (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
+        SELECT r.id, r.execution_id, r.attempt + 1, 'handed_back', p_worker, r.queued_at,
+               r.started_at, p_now
         FROM released r
     )
     SELECT coalesce(array_agg(id), '{}') INTO v_released FROM released;

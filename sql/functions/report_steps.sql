@@ -111,9 +111,11 @@ BEGIN
             WHERE s.id = v_step.id;
             INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
             INSERT INTO flowsync.step_attempts
-                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+                (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+                 ended_at)
             VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
-                    jsonb_build_object('until', v_run_at), p_worker, v_step.started_at, p_now);
+                    jsonb_build_object('until', v_run_at), p_worker, v_step.queued_at,
+                    v_step.started_at, p_now);
             v_jobs := v_jobs || v_step.id;
 
         ELSIF v_report.kind = 'failed' AND coalesce(v_report.retryable, true)
@@ -127,9 +129,10 @@ BEGIN
             WHERE s.id = v_step.id;
             INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
             INSERT INTO flowsync.step_attempts
-                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+                (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+                 ended_at)
             VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', v_report.error, p_worker,
-                    v_step.started_at, p_now);
+                    v_step.queued_at, v_step.started_at, p_now);
             v_jobs := v_jobs || v_step.id;
 
         ELSIF v_report.kind = 'failed' THEN
@@ -140,10 +143,11 @@ BEGIN
                 error = v_report.error, lease_expires_at = NULL, finished_at = p_now
             WHERE s.id = v_step.id;
             INSERT INTO flowsync.step_attempts
-                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+                (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+                 ended_at)
             VALUES (v_step.id, v_step.execution_id, v_step.attempt,
                     CASE WHEN coalesce(v_report.retryable, true) THEN 'dead' ELSE 'failed' END,
-                    v_report.error, p_worker, v_step.started_at, p_now);
+                    v_report.error, p_worker, v_step.queued_at, v_step.started_at, p_now);
             v_ended := v_ended || v_step.id;
         ELSE
             RAISE EXCEPTION 'report for step %: unknown kind "%"', v_report.step_id, v_report.kind

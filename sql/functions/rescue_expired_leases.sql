@@ -71,10 +71,11 @@ BEGIN
             v_ended := v_ended || v_step.id;
         END IF;
         INSERT INTO flowsync.step_attempts
-            (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+            (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+             ended_at)
         VALUES (v_step.id, v_step.execution_id, v_step.attempt,
                 CASE WHEN v_step.attempt < v_node.max_attempts THEN 'lease_expired' ELSE 'dead' END,
-                v_error, v_step.worker_id, v_step.started_at, p_now);
+                v_error, v_step.worker_id, v_step.queued_at, v_step.started_at, p_now);
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);

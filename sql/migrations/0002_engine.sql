@@ -149,6 +149,7 @@ CREATE TABLE flowsync.step_attempts (
     outcome       text        NOT NULL,
     error         jsonb,
     worker_id     text,
+    queued_at     timestamptz,
     started_at    timestamptz,
     ended_at      timestamptz NOT NULL,
     CONSTRAINT step_attempts_outcome_chk CHECK (outcome IN

@@ -40,7 +40,7 @@ def test_cancel_stops_everything_and_rejects_late_reports(db: Db) -> None:
     assert db.succeed(running) == "stale"
     execution = db.execution(execution_id)
     assert execution["status"] == "cancelled" and execution["error"]["reason"] == "test"
-    assert cancel(db, execution_id) == "cancelled"  # already: its status, unchanged
+    assert cancel(db, execution_id) == "already_cancelled"
     assert resume(db, execution_id) == "cancelled"
 
 
@@ -48,7 +48,7 @@ def test_cancel_of_finished_or_unknown_execution(db: Db) -> None:
     db.save(chain("one", 1))
     execution_id = db.start("one")
     db.run_all()
-    assert cancel(db, execution_id) == "succeeded"
+    assert cancel(db, execution_id) == "already_succeeded"
     assert db.execution(execution_id)["status"] == "succeeded"
     assert cancel(db, "00000000-0000-0000-0000-000000000000") == "not_found"
 

@@ -18,6 +18,7 @@ from flowsync.actions import (
 )
 from flowsync.actions import registry as registry_module
 from flowsync.actions.http import http_request
+from flowsync.actions.registry import INTERNAL_ACTIONS
 from flowsync.definition import BUILTIN_NODE_TYPES
 from tests.unit.actions.conftest import run_step
 
@@ -29,7 +30,8 @@ def _isolated_custom_actions(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_default_registry_has_every_builtin() -> None:
     registry = default_registry()
-    assert set(registry.names()) == BUILTIN_NODE_TYPES == set(BUILTIN_ACTIONS)
+    assert set(BUILTIN_ACTIONS) == BUILTIN_NODE_TYPES
+    assert set(registry.names()) == BUILTIN_NODE_TYPES | set(INTERNAL_ACTIONS)
     assert registry.get("http") is http_request
 
 

@@ -1,0 +1,244 @@
+"""Request and response bodies of /executions and /dead-letters, and parsing of their inputs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+import msgspec
+
+from flowsync.api.pagination import decode_cursor, encode_cursor
+from flowsync.api.problems import ApiProblem, FieldError
+
+MAX_VERSION = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
+MAX_REASON_CHARS = 1000
+MAX_INPUT_BYTES = 256 * 1024
+EXECUTION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+T = TypeVar("T")
+K = TypeVar("K", UUID, int)
+
+
+class StartExecutionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Start an execution: the workflow's input, and a pinned version (default: latest)."""
+
+    input: Any = msgspec.field(default_factory=dict)
+    version: Annotated[int, msgspec.Meta(ge=1, le=MAX_VERSION)] | None = None
+
+
+class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=MAX_REASON_CHARS)] | None = None
+
+
+class ExecutionStarted(msgspec.Struct):
+    id: UUID
+    workflow: str
+    version: int
+    status: str
+    created: bool
+
+
+class ExecutionOut(msgspec.Struct):
+    id: UUID
+    workflow: str
+    version: int
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    idempotency_key: str | None
+
+
+class ExecutionPage(msgspec.Struct):
+    items: list[ExecutionOut]
+    next_cursor: str | None
+
+
+class StepOut(msgspec.Struct):
+    id: int
+    node_id: str
+    status: str
+    attempts: int
+    output: Any
+    error: Any
+    queued_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    run_at: datetime | None
+    worker_id: str | None
+
+
+class ExecutionDetailOut(msgspec.Struct):
+    id: UUID
+    workflow: str
+    version: int
+    status: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    idempotency_key: str | None
+    input: Any
+    output: Any
+    error: Any
+    steps: list[StepOut]
+
+
+class TimelineItem(msgspec.Struct):
+    at: datetime
+    event: str
+    node_id: str | None
+    attempt: int | None
+    detail: Any
+
+
+class Timeline(msgspec.Struct):
+    items: list[TimelineItem]
+
+
+class LogLine(msgspec.Struct):
+    id: int
+    attempt: int
+    at: datetime
+    level: str
+    message: str
+    fields: dict[str, Any]
+
+
+class LogPage(msgspec.Struct):
+    items: list[LogLine]
+    next_cursor: str | None
+
+
+class ExecutionState(msgspec.Struct):
+    id: UUID
+    status: str
+
+
+class DeadLetterOut(msgspec.Struct):
+    step_id: int
+    execution_id: UUID
+    workflow: str
+    node_id: str
+    status: str
+    attempts: int
+    error: Any
+    finished_at: datetime
+
+
+class DeadLetterPage(msgspec.Struct):
+    items: list[DeadLetterOut]
+    next_cursor: str | None
+
+
+class Replayed(msgspec.Struct):
+    execution_id: UUID
+    step_id: int
+    status: str
+
+
+# -- parsing of request values ---------------------------------------------------------------
+
+_AT = re.compile(r"^(.*) - at `\$(.*)`$", re.DOTALL)
+_UNKNOWN_FIELD = re.compile(r"unknown field `(.*)`")
+# A NUL escape in encoded JSON (an even number of backslashes before it is still one escape);
+# Postgres refuses \u0000 in jsonb, so it has to be refused here as bad input.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def bad_request(detail: str, path: str, message: str) -> ApiProblem:
+    return ApiProblem(400, "Bad Request", detail, errors=[FieldError(path, message)])
+
+
+def decode_body(body: bytes, kind: type[T]) -> T:
+    """The JSON body as `kind`; 400 naming the field for anything else."""
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        path = ""
+        if found := _AT.match(message):
+            message, path = found[1], found[2].lstrip(".")
+        if unknown := _UNKNOWN_FIELD.search(message):
+            path = f"{path}.{unknown[1]}" if path else unknown[1]
+        raise bad_request("the request body is invalid", path or "$", message) from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise bad_request("the request body is not valid JSON", "$", str(exc)) from None
+
+
+def encoded_input(value: Any, path: str = "input") -> bytes:
+    """`value` as stored (compact JSON); refuses what Postgres cannot store."""
+    encoded = msgspec.json.encode(value)
+    if _NUL_ESCAPE.search(encoded):
+        raise bad_request("JSON strings may not contain NUL characters", path, "contains \\u0000")
+    return encoded
+
+
+def check_text(value: str, path: str) -> str:
+    """`value` if Postgres can store it as text (no NUL characters)."""
+    if "\x00" in value:
+        raise bad_request(f"{path} is invalid", path, "must not contain NUL characters")
+    return value
+
+
+def parse_uuid(value: str, path: str, what: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise bad_request(f"{what} ids are UUIDs", path, f"not a UUID: {value!r}") from None
+
+
+def parse_timestamp(value: str | None, path: str) -> datetime | None:
+    """An RFC 3339 timestamp with an offset (e.g. 2030-01-01T12:00:00Z), in UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("no offset")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise bad_request(
+            f"{path} must be an RFC 3339 timestamp",
+            path,
+            f"expected an RFC 3339 timestamp with an offset (e.g. 2030-01-01T12:00:00Z), "
+            f"got {value!r}",
+        ) from None
+
+
+def check_status(value: str | None) -> str | None:
+    if value is not None and value not in EXECUTION_STATUSES:
+        allowed = ", ".join(EXECUTION_STATUSES)
+        raise bad_request(
+            f"status must be one of {allowed}",
+            "query.status",
+            f"unknown status {value!r}; allowed: {allowed}",
+        )
+    return value
+
+
+def encode_keyset(at: datetime, key: UUID | int) -> str:
+    """An opaque cursor for a (timestamp, id) position in a newest-first listing."""
+    return encode_cursor(f"{at.isoformat()}|{key}")
+
+
+def decode_keyset(cursor: str | None, key: Callable[[str], K]) -> tuple[datetime, K] | None:
+    raw = decode_cursor(cursor, str)
+    if raw is None:
+        return None
+    try:
+        at_text, _, key_text = raw.partition("|")
+        at = datetime.fromisoformat(at_text)
+        if at.tzinfo is None:
+            raise ValueError("no offset")
+        value = key(key_text)
+        if isinstance(value, int) and not 0 <= value <= MAX_BIGINT:
+            raise ValueError("out of range")
+        return at.astimezone(UTC), value
+    except (ValueError, OverflowError):
+        raise bad_request(
+            "the cursor is not one this API handed out", "query.cursor", "invalid cursor"
+        ) from None

@@ -1,0 +1,458 @@
+"""The `run`, `executions` and `dead-letters` commands, and how they draw executions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from flowsync import store
+from flowsync.cli import CliError, _with_connection
+from flowsync.config import Settings
+from flowsync.database import database_dsn
+
+EXECUTION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
+POLL_SECONDS = 0.2
+EXIT_TIMEOUT = 2
+LIST_LIMIT_MAX = 10_000
+MAX_STEP_ID = 2**63 - 1
+
+STATUS_STYLES = {
+    "pending": "dim",
+    "queued": "blue",
+    "running": "yellow",
+    "succeeded": "green",
+    "failed": "red",
+    "dead": "bold red",
+    "skipped": "dim",
+    "cancelled": "magenta",
+}
+
+AddCommand = Callable[..., argparse.ArgumentParser]
+
+
+# -- rendering (pure: fixed data in, text or rich renderables out) --------------------------
+
+
+def when(at: datetime | None) -> str:
+    return "" if at is None else f"{at.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+
+def step_duration(step: store.StepRow, now: datetime) -> str:
+    """How long the step's latest attempt ran (so far, while it runs)."""
+    if step.started_at is None:
+        return ""
+    end = step.finished_at or (now if step.status == "running" else None)
+    if end is None:
+        return ""
+    return f"{max((end - step.started_at).total_seconds(), 0.0):.1f}s"
+
+
+def compact_json(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def pretty_json(value: Any) -> str:
+    return msgspec.json.format(msgspec.json.encode(value), indent=2).decode()
+
+
+def error_summary(error: Any, width: int = 60) -> str:
+    """An error's message (else its JSON), cut to `width` characters."""
+    if error is None:
+        return ""
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        text: str = error["message"]
+    else:
+        text = error if isinstance(error, str) else compact_json(error)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLES.get(status, ""))
+
+
+def _table(*columns: str, title: str | None = None) -> Table:
+    """Plain aligned columns with an upper-case header, like `flowsync workflow list`."""
+    table = Table(box=None, pad_edge=False, title=title, title_justify="left")
+    for name in columns:
+        table.add_column(name, no_wrap=name in {"ID", "EXECUTION", "STEP ID"})
+    return table
+
+
+def steps_table(detail: store.ExecutionDetail, now: datetime) -> Table:
+    table = _table("STEP", "STATUS", "ATTEMPTS", "DURATION", "WORKER", "ERROR")
+    for step in detail.steps:
+        table.add_row(
+            step.node_id,
+            status_text(step.status),
+            str(step.attempt),
+            step_duration(step, now),
+            step.worker_id or "",
+            error_summary(step.error),
+        )
+    return table
+
+
+def progress_view(detail: store.ExecutionDetail, now: datetime) -> RenderableType:
+    """The live view of `run --wait`: a headline and the steps table."""
+    e = detail.execution
+    elapsed = ""
+    if e.started_at is not None:
+        elapsed = f"  {((e.finished_at or now) - e.started_at).total_seconds():.1f}s"
+    headline = Text.assemble(
+        (f"{e.workflow} v{e.version}  ", "bold"), f"{e.id}  ", status_text(e.status), elapsed
+    )
+    return Group(headline, steps_table(detail, now))
+
+
+def executions_table(rows: list[store.ExecutionRow]) -> Table:
+    table = _table("ID", "WORKFLOW", "VERSION", "STATUS", "CREATED", "FINISHED")
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.workflow,
+            str(r.version),
+            status_text(r.status),
+            when(r.created_at),
+            when(r.finished_at),
+        )
+    return table
+
+
+def timeline_table(events: list[store.TimelineEvent]) -> Table:
+    table = _table("AT", "EVENT", "STEP", "ATTEMPT", "DETAIL")
+    for ev in events:
+        detail = "" if ev.detail in (None, {}) else compact_json(ev.detail)
+        attempt = "" if ev.attempt is None else str(ev.attempt)
+        table.add_row(when(ev.at), ev.event, ev.node_id or "", attempt, detail)
+    return table
+
+
+def execution_view(
+    detail: store.ExecutionDetail, events: list[store.TimelineEvent], now: datetime
+) -> RenderableType:
+    """`executions show`: the execution, its steps and its timeline."""
+    e = detail.execution
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    for label, value in (
+        ("execution", Text(str(e.id))),
+        ("workflow", Text(f"{e.workflow} v{e.version}")),
+        ("status", status_text(e.status)),
+        ("created", Text(when(e.created_at))),
+        ("started", Text(when(e.started_at))),
+        ("finished", Text(when(e.finished_at))),
+        ("idempotency key", Text(e.idempotency_key or "")),
+        ("input", Text(compact_json(detail.input))),
+        ("output", Text("" if detail.output is None else compact_json(detail.output))),
+        ("error", Text("" if detail.error is None else compact_json(detail.error))),
+    ):
+        if value.plain:
+            facts.add_row(label, value)
+    return Group(
+        facts,
+        Text(""),
+        steps_table(detail, now),
+        Text(""),
+        Text("TIMELINE", style="bold"),
+        timeline_table(events),
+    )
+
+
+def dead_letters_table(rows: list[store.DeadLetter]) -> Table:
+    table = _table(
+        "STEP ID", "EXECUTION", "WORKFLOW", "NODE", "STATUS", "ATTEMPTS", "FINISHED", "ERROR"
+    )
+    for d in rows:
+        table.add_row(
+            str(d.step_id),
+            str(d.execution_id),
+            d.workflow,
+            d.node_id,
+            status_text(d.status),
+            str(d.attempt),
+            when(d.finished_at),
+            error_summary(d.error),
+        )
+    return table
+
+
+def step_line(step: store.StepRow) -> str:
+    """One plain progress line for a step's new state."""
+    if step.status == "running":
+        return f"{step.node_id}: running (attempt {step.attempt})"
+    if step.status == "queued" and step.attempt > 0:
+        return f"{step.node_id}: queued (after attempt {step.attempt})"
+    if step.status in {"succeeded", "failed", "dead"} and step.attempt > 0:
+        return f"{step.node_id}: {step.status} (attempt {step.attempt})"
+    return f"{step.node_id}: {step.status}"
+
+
+class PlainProgress:
+    """`run --wait` off a terminal: one line per step state change, nothing else.
+
+    A state is (status, attempt); a step first seen as pending prints nothing.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, int]] = {}
+
+    def lines(self, detail: store.ExecutionDetail) -> list[str]:
+        out = []
+        for step in detail.steps:
+            state = (step.status, step.attempt)
+            before = self._seen.get(step.node_id)
+            self._seen[step.node_id] = state
+            if state != before and not (before is None and step.status == "pending"):
+                out.append(step_line(step))
+        return out
+
+
+def final_lines(detail: store.ExecutionDetail) -> list[str]:
+    e = detail.execution
+    lines = [f"execution {e.id} {e.status}"]
+    if detail.output is not None:
+        lines.append(f"output: {compact_json(detail.output)}")
+    if detail.error is not None:
+        lines.append(f"error: {compact_json(detail.error)}")
+    return lines
+
+
+def exit_code(status: str) -> int:
+    return 0 if status == "succeeded" else 1
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def console() -> Console:
+    return Console(highlight=False)
+
+
+def emit(renderable: RenderableType) -> None:
+    """Print to a terminal with rich; off one (a pipe, a file), as plain lines that are not
+    wrapped at 80 columns and carry no trailing padding."""
+    if sys.stdout.isatty():
+        console().print(renderable)
+        return
+    plain = Console(highlight=False, width=max(Console().width, 200), force_terminal=False)
+    with plain.capture() as captured:
+        plain.print(renderable)
+    for line in captured.get().splitlines():
+        print(line.rstrip())
+
+
+def parse_input(text: str) -> Any:
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise CliError(f"--input is not valid JSON: {exc}") from None
+
+
+def parse_execution_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise CliError(f"{text!r} is not an execution id (a UUID)") from None
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    value = parse_input(args.input)
+    if args.timeout is not None and (not args.wait or args.timeout <= 0):
+        raise CliError("--timeout takes a positive number of seconds, and needs --wait")
+    with database_dsn(settings) as dsn:
+        return _with_connection(dsn, lambda conn: _run(conn, args, value))
+
+
+async def _run(conn: asyncpg.Connection[Any], args: argparse.Namespace, value: Any) -> int:
+    try:
+        execution_id, created = await store.start_execution(
+            conn, args.name, value, idempotency_key=args.idempotency_key, version=args.version
+        )
+    except store.StoreError as exc:
+        raise CliError(str(exc)) from None
+    print(execution_id, flush=True)
+    if not created:
+        print("(already started with this idempotency key)", file=sys.stderr)
+    if not args.wait:
+        return 0
+
+    if sys.stdout.isatty():
+        with Live(console=console(), auto_refresh=False) as live:
+            detail, finished = await _wait(
+                conn,
+                execution_id,
+                args.timeout,
+                lambda d: live.update(progress_view(d, datetime.now(UTC)), refresh=True),
+            )
+    else:
+        plain = PlainProgress()
+
+        def show(d: store.ExecutionDetail) -> None:
+            for line in plain.lines(d):
+                print(line, flush=True)
+
+        detail, finished = await _wait(conn, execution_id, args.timeout, show)
+    if not finished:
+        print(
+            f"flowsync: timed out after {args.timeout:g}s; execution {execution_id} is still "
+            f"{detail.execution.status}",
+            file=sys.stderr,
+        )
+        return EXIT_TIMEOUT
+    for line in final_lines(detail):
+        print(line)
+    return exit_code(detail.execution.status)
+
+
+async def _wait(
+    conn: asyncpg.Connection[Any],
+    execution_id: UUID,
+    give_up_after: float | None,
+    show: Callable[[store.ExecutionDetail], None],
+) -> tuple[store.ExecutionDetail, bool]:
+    """Poll until the execution ends (True) or `give_up_after` seconds pass (False)."""
+    loop = asyncio.get_running_loop()
+    deadline = None if give_up_after is None else loop.time() + give_up_after
+    while True:
+        detail = await store.get_execution(conn, execution_id)
+        if detail is None:
+            raise CliError(f"execution {execution_id} disappeared")
+        show(detail)
+        if detail.execution.status in TERMINAL:
+            return detail, True
+        if deadline is not None and loop.time() >= deadline:
+            return detail, False
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def cmd_executions_list(settings: Settings, args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= LIST_LIMIT_MAX:
+        raise CliError(f"--limit must be between 1 and {LIST_LIMIT_MAX}")
+    with database_dsn(settings) as dsn:
+        rows = _with_connection(
+            dsn,
+            lambda conn: store.list_executions(
+                conn,
+                workflow=args.workflow,
+                status=args.status,
+                created_after=None,
+                created_before=None,
+                cursor=None,
+                limit=args.limit,
+            ),
+        )
+    if not rows:
+        print("no executions")
+        return 0
+    emit(executions_table(rows))
+    return 0
+
+
+def cmd_executions_show(settings: Settings, args: argparse.Namespace) -> int:
+    execution_id = parse_execution_id(args.id)
+
+    async def read(
+        conn: asyncpg.Connection[Any],
+    ) -> tuple[store.ExecutionDetail | None, list[store.TimelineEvent]]:
+        detail = await store.get_execution(conn, execution_id)
+        events = [] if detail is None else await store.execution_timeline(conn, execution_id)
+        return detail, events
+
+    with database_dsn(settings) as dsn:
+        detail, events = _with_connection(dsn, read)
+    if detail is None:
+        raise CliError(f"execution {execution_id} does not exist")
+    emit(execution_view(detail, events, datetime.now(UTC)))
+    return 0
+
+
+def cmd_dead_letters_list(settings: Settings, args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= LIST_LIMIT_MAX:
+        raise CliError(f"--limit must be between 1 and {LIST_LIMIT_MAX}")
+    with database_dsn(settings) as dsn:
+        rows = _with_connection(
+            dsn,
+            lambda conn: store.list_dead_letters(
+                conn, workflow=args.workflow, cursor=None, limit=args.limit
+            ),
+        )
+    if not rows:
+        print("no dead letters")
+        return 0
+    emit(dead_letters_table(rows))
+    return 0
+
+
+def cmd_dead_letters_replay(settings: Settings, args: argparse.Namespace) -> int:
+    if not 1 <= args.step_id <= MAX_STEP_ID:
+        raise CliError(f"step {args.step_id} is not a dead letter")
+    with database_dsn(settings) as dsn:
+        result = _with_connection(
+            dsn, lambda conn: store.replay_dead_letter(conn, args.step_id, None)
+        )
+    if result in (None, "nothing_to_resume", "not_found"):
+        raise CliError(f"step {args.step_id} is not a dead letter")
+    if result != "resumed":
+        raise CliError(
+            f"step {args.step_id} cannot be replayed: only a failed execution's steps can be, "
+            f"and its execution is {result!r}"
+        )
+    print(f"step {args.step_id} replayed; its execution is running again")
+    return 0
+
+
+# -- parser --------------------------------------------------------------------------------
+
+
+def add_execution_commands(sub: Any, add: AddCommand) -> None:
+    """Register `run`, `executions ...` and `dead-letters ...` on the `flowsync` parser."""
+    run = add("run", cmd_run, "start an execution of a workflow and print its id")
+    run.add_argument("name", help="the workflow")
+    run.add_argument("--input", default="{}", metavar="JSON", help="its input (default {})")
+    run.add_argument("--version", type=int, help="a specific version (default: latest)")
+    run.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="a repeat with the same key returns the execution it started",
+    )
+    run.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow the execution until it ends; exit 0 only if it succeeded",
+    )
+    run.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="with --wait: give up after (exit 2)"
+    )
+
+    executions = add("executions", lambda s, a: 0, "list and inspect executions")
+    ex_sub = executions.add_subparsers(dest="executions_command", required=True, metavar="ACTION")
+    listing = add("list", cmd_executions_list, "list executions, newest first", ex_sub)
+    listing.add_argument("--workflow", help="only this workflow's")
+    listing.add_argument("--status", choices=EXECUTION_STATUSES)
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    add(
+        "show", cmd_executions_show, "print an execution, its steps and its timeline", ex_sub
+    ).add_argument("id")
+
+    dead = add("dead-letters", lambda s, a: 0, "failed and dead steps")
+    dl_sub = dead.add_subparsers(dest="dead_letters_command", required=True, metavar="ACTION")
+    dl_list = add("list", cmd_dead_letters_list, "list dead letters, newest first", dl_sub)
+    dl_list.add_argument("--workflow", help="only this workflow's")
+    dl_list.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    add(
+        "replay", cmd_dead_letters_replay, "re-run a dead step and what depends on it", dl_sub
+    ).add_argument("step_id", type=int)
