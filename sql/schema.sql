@@ -454,7 +454,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 'not_found';
     ELSIF v_status NOT IN ('queued', 'running') THEN
-        RETURN v_status::text;
+        RETURN 'already_' || v_status::text;
     END IF;
 
     DELETE FROM flowsync.jobs j
@@ -462,8 +462,9 @@ BEGIN
                         WHERE s.execution_id = p_execution_id AND s.status = 'queued');
 
     INSERT INTO flowsync.step_attempts
-        (step_id, execution_id, attempt, outcome, worker_id, started_at, ended_at)
-    SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.started_at, p_now
+        (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
+    SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.queued_at, s.started_at,
+           p_now
     FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.status = 'running';
 
     UPDATE flowsync.steps s
@@ -569,23 +570,29 @@ CREATE FUNCTION flowsync.execution_timeline(p_execution_id uuid) RETURNS TABLE(a
                coalesce(e.error, '{}')
         FROM flowsync.executions e WHERE e.id = p_execution_id AND e.finished_at IS NOT NULL
         UNION ALL
-        SELECT a.started_at, 3, a.id, 'step.started', s.node_id, a.attempt, '{}'
+        SELECT a.queued_at, 3, a.id, 'step.queued', s.node_id, NULL, '{}'
+        FROM flowsync.step_attempts a JOIN flowsync.steps s ON s.id = a.step_id
+        WHERE a.execution_id = p_execution_id AND a.queued_at IS NOT NULL
+        UNION ALL
+        SELECT a.started_at, 4, a.id, 'step.started', s.node_id, a.attempt, '{}'
         FROM flowsync.step_attempts a JOIN flowsync.steps s ON s.id = a.step_id
         WHERE a.execution_id = p_execution_id AND a.started_at IS NOT NULL
         UNION ALL
-        SELECT a.ended_at, 4, a.id, 'step.' || a.outcome, s.node_id, a.attempt, coalesce(a.error, '{}')
+        SELECT a.ended_at, 2, a.id, 'step.' || a.outcome, s.node_id, a.attempt, coalesce(a.error, '{}')
         FROM flowsync.step_attempts a JOIN flowsync.steps s ON s.id = a.step_id
         WHERE a.execution_id = p_execution_id
         UNION ALL
         -- The latest attempt of each step lives on the step row itself.
-        SELECT s.queued_at, 2, s.id, 'step.queued', s.node_id, NULL, '{}'
+        SELECT s.queued_at, 3, s.id, 'step.queued', s.node_id, NULL, '{}'
         FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.queued_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM flowsync.step_attempts a
+                          WHERE a.step_id = s.id AND a.queued_at = s.queued_at)
         UNION ALL
-        SELECT s.started_at, 3, s.id, 'step.started', s.node_id, s.attempt, '{}'
+        SELECT s.started_at, 4, s.id, 'step.started', s.node_id, s.attempt, '{}'
         FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.started_at IS NOT NULL
           AND s.status IN ('running', 'succeeded')
         UNION ALL
-        SELECT s.finished_at, 5, s.id, 'step.' || s.status, s.node_id,
+        SELECT s.finished_at, 2, s.id, 'step.' || s.status, s.node_id,
                CASE WHEN s.attempt > 0 THEN s.attempt END, coalesce(s.error, '{}')
         FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.finished_at IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM flowsync.step_attempts a
@@ -700,7 +707,7 @@ DECLARE
     v_released bigint[];
 BEGIN
     WITH mine AS (
-        SELECT s.id FROM flowsync.steps s
+        SELECT s.id, s.queued_at FROM flowsync.steps s
         JOIN unnest(p_step_ids, p_tokens) AS t(step_id, token)
           ON s.id = t.step_id AND s.lease_token = t.token
         WHERE s.status = 'running'
@@ -711,11 +718,12 @@ BEGIN
         SET status = 'queued', attempt = s.attempt - 1, lease_token = NULL, lease_expires_at = NULL,
             run_at = p_now, queued_at = p_now
         FROM mine WHERE s.id = mine.id
-        RETURNING s.id, s.execution_id, s.attempt, s.started_at
+        RETURNING s.id, s.execution_id, s.attempt, s.started_at, mine.queued_at
     ), logged AS (
         INSERT INTO flowsync.step_attempts
-            (step_id, execution_id, attempt, outcome, worker_id, started_at, ended_at)
-        SELECT r.id, r.execution_id, r.attempt + 1, 'handed_back', p_worker, r.started_at, p_now
+            (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
+        SELECT r.id, r.execution_id, r.attempt + 1, 'handed_back', p_worker, r.queued_at,
+               r.started_at, p_now
         FROM released r
     )
     SELECT coalesce(array_agg(id), '{}') INTO v_released FROM released;
@@ -850,9 +858,11 @@ BEGIN
             WHERE s.id = v_step.id;
             INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
             INSERT INTO flowsync.step_attempts
-                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+                (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+                 ended_at)
             VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
-                    jsonb_build_object('until', v_run_at), p_worker, v_step.started_at, p_now);
+                    jsonb_build_object('until', v_run_at), p_worker, v_step.queued_at,
+                    v_step.started_at, p_now);
             v_jobs := v_jobs || v_step.id;
 
         ELSIF v_report.kind = 'failed' AND coalesce(v_report.retryable, true)
@@ -866,9 +876,10 @@ BEGIN
             WHERE s.id = v_step.id;
             INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
             INSERT INTO flowsync.step_attempts
-                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+                (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+                 ended_at)
             VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', v_report.error, p_worker,
-                    v_step.started_at, p_now);
+                    v_step.queued_at, v_step.started_at, p_now);
             v_jobs := v_jobs || v_step.id;
 
         ELSIF v_report.kind = 'failed' THEN
@@ -879,10 +890,11 @@ BEGIN
                 error = v_report.error, lease_expires_at = NULL, finished_at = p_now
             WHERE s.id = v_step.id;
             INSERT INTO flowsync.step_attempts
-                (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+                (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+                 ended_at)
             VALUES (v_step.id, v_step.execution_id, v_step.attempt,
                     CASE WHEN coalesce(v_report.retryable, true) THEN 'dead' ELSE 'failed' END,
-                    v_report.error, p_worker, v_step.started_at, p_now);
+                    v_report.error, p_worker, v_step.queued_at, v_step.started_at, p_now);
             v_ended := v_ended || v_step.id;
         ELSE
             RAISE EXCEPTION 'report for step %: unknown kind "%"', v_report.step_id, v_report.kind
@@ -968,10 +980,11 @@ BEGIN
             v_ended := v_ended || v_step.id;
         END IF;
         INSERT INTO flowsync.step_attempts
-            (step_id, execution_id, attempt, outcome, error, worker_id, started_at, ended_at)
+            (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+             ended_at)
         VALUES (v_step.id, v_step.execution_id, v_step.attempt,
                 CASE WHEN v_step.attempt < v_node.max_attempts THEN 'lease_expired' ELSE 'dead' END,
-                v_error, v_step.worker_id, v_step.started_at, p_now);
+                v_error, v_step.worker_id, v_step.queued_at, v_step.started_at, p_now);
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);
@@ -1420,6 +1433,7 @@ CREATE TABLE flowsync.step_attempts (
     outcome text NOT NULL,
     error jsonb,
     worker_id text,
+    queued_at timestamp with time zone,
     started_at timestamp with time zone,
     ended_at timestamp with time zone NOT NULL,
     CONSTRAINT step_attempts_outcome_chk CHECK ((outcome = ANY (ARRAY['retry'::text, 'lease_expired'::text, 'failed'::text, 'dead'::text, 'snoozed'::text, 'handed_back'::text, 'cancelled'::text])))
