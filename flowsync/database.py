@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
+import psycopg
+
 from flowsync.config import Settings
-from flowsync.embedded import EmbeddedPostgres
+from flowsync.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
 EMBEDDED_DATABASE = "flowsync"
 
@@ -36,6 +39,24 @@ def running_embedded_dsn(data_dir: Path) -> str:
     return f"postgresql://postgres:{quote(password, safe='')}@127.0.0.1:{port}/{EMBEDDED_DATABASE}"
 
 
+def _wait_until_accepting(data_dir: Path, timeout: float = 60.0) -> str:
+    """The DSN of the server another process runs, once it accepts connections (it may be
+    starting right now)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            dsn = running_embedded_dsn(data_dir)
+            with psycopg.connect(dsn, connect_timeout=2):
+                return dsn
+        except (OSError, ValueError, psycopg.OperationalError) as exc:
+            if time.monotonic() > deadline:
+                raise EmbeddedPostgresError(
+                    f"the embedded server in {data_dir} (run by another FlowSync process) did "
+                    f"not accept connections within {timeout:.0f}s: {exc}"
+                ) from None
+            time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def database_dsn(settings: Settings) -> Iterator[str]:
     """Yield a DSN for the whole `with` block.
@@ -48,7 +69,7 @@ def database_dsn(settings: Settings) -> Iterator[str]:
         return
     data_dir = settings.data_dir.resolve()
     if _owned_by_running_process(data_dir):
-        yield running_embedded_dsn(data_dir)
+        yield _wait_until_accepting(data_dir)
         return
     server = EmbeddedPostgres(data_dir)
     server.start()
