@@ -41,6 +41,15 @@ from flowsync.worker.transient import TRANSIENT_ERRORS, retry_transient
 
 log = get_logger("flowsync.worker")
 T = TypeVar("T")
+R = TypeVar("R", list[StepClaim], tuple[list[store.ReportOutcome], list[StepClaim]])
+
+
+def _claims_in(
+    result: list[StepClaim] | tuple[list[store.ReportOutcome], list[StepClaim]],
+) -> list[StepClaim]:
+    return result[1] if isinstance(result, tuple) else result
+
+
 ENV_PREFIX = "FLOWSYNC_ENV_"
 
 
@@ -169,7 +178,7 @@ class Worker:
             if free > 0 and (self._maybe_ready or time.monotonic() >= self._wake_at):
                 wakes_before = self._wakes
                 self._maybe_ready = False
-                claims = await self._db(
+                claims = await self._reconciled(
                     "claim_steps",
                     functools.partial(
                         store.claim_steps,
@@ -179,8 +188,8 @@ class Worker:
                         free,
                         self.config.lease_ms,
                     ),
+                    resources,
                 )
-                self._start(claims, resources)
                 if len(claims) < free:
                     await self._plan_sleep()
                 elif self._wakes == wakes_before:
@@ -215,33 +224,57 @@ class Worker:
     async def _flush_reports(self, resources: Resources) -> None:
         batch, self._reports = self._reports, []
         limit = 0 if self._stopping else max(0, self.config.concurrency - len(self._tasks))
+        outcomes, _claims = await self._reconciled(
+            "report_steps",
+            functools.partial(
+                store.report_steps,
+                self._pool_(),
+                self.id,
+                batch,
+                self._queues,
+                limit,
+                self.config.lease_ms,
+            ),
+            resources,
+        )
+        for outcome in outcomes:
+            if outcome.result not in ("ok", "duplicate"):
+                log.info("step.report_rejected", step_id=outcome.step_id, result=outcome.result)
+
+    async def _reconciled(
+        self,
+        what: str,
+        call: Callable[[], Awaitable[R]],
+        resources: Resources,
+    ) -> R:
+        """Run a call that may lease steps to us (claim, report), starting the steps it
+        returns. If it had to be retried, the first try may have committed and leased steps
+        whose answer we never got: hand back every step leased to us that we do not know."""
         uncertain = False
 
         def mark_uncertain() -> None:
             nonlocal uncertain
             uncertain = True
 
-        outcomes, claims = await self._db(
-            "report_steps",
-            lambda: store.report_steps(
-                self._pool_(), self.id, batch, self._queues, limit, self.config.lease_ms
-            ),
-            on_retry=mark_uncertain,
-        )
-        for outcome in outcomes:
-            if outcome.result not in ("ok", "duplicate"):
-                log.info("step.report_rejected", step_id=outcome.step_id, result=outcome.result)
-        self._start(claims, resources)
+        result = await self._db(what, call, on_retry=mark_uncertain)
+        self._start(_claims_in(result), resources)
         if uncertain:
-            # The first try may have committed and handed us steps we never heard of.
-            known = list(self._tasks)
+            known = self._known_step_ids()
             released = await self._db(
                 "release_unknown_steps",
-                lambda: store.release_unknown_steps(self._pool_(), self.id, known),
+                functools.partial(store.release_unknown_steps, self._pool_(), self.id, known),
             )
             if released:
                 log.info("worker.released_unknown", count=released)
                 self._maybe_ready = True
+        return result
+
+    def _known_step_ids(self) -> list[int]:
+        """Steps this worker holds: running, with a report waiting, or waiting to go back."""
+        known = set(self._tasks)
+        known.update(int(report["step_id"]) for report in self._reports)
+        known.update(claim.step_id for claim in self._to_release)
+        return sorted(known)
 
     async def _release(self) -> None:
         batch, self._to_release = self._to_release, []
@@ -290,7 +323,7 @@ class Worker:
                     [c.lease_token for c in running],
                     self.config.lease_ms,
                 )
-            except TRANSIENT_ERRORS as exc:
+            except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:  # type: ignore[misc]
                 log.warning("worker.heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
                 continue
             for step_id in gone:
@@ -307,7 +340,7 @@ class Worker:
             await asyncio.sleep(self.config.rescue_seconds)
             try:
                 rescued = await store.rescue_expired_leases(self._pool_())
-            except TRANSIENT_ERRORS as exc:
+            except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:  # type: ignore[misc]
                 log.warning("worker.rescue_failed", error=f"{type(exc).__name__}: {exc}")
                 continue
             if rescued:

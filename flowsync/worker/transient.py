@@ -16,6 +16,9 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
     asyncpg.InterfaceError,
+    # Raised when a pooled connection is terminated in the middle of an operation
+    # ("cannot switch to state ..."; asyncpg issue #784): the connection is gone, not us.
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,

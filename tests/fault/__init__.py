@@ -1,0 +1,1 @@
+"""Fault tests: real workers and a real server, killed, cut off and restarted."""
