@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
+import psycopg
 
 from flowsync import keys, store
 from flowsync.config import ConfigError, Settings, load_settings
@@ -190,6 +191,21 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
+    from flowsync.scheduler import SchedulerConfig
+    from flowsync.scheduler.process import run_scheduler
+
+    if args.tick <= 0 or args.prune_every <= 0:
+        raise CliError("--tick and --prune-every: must be more than 0 seconds")
+    config = SchedulerConfig(
+        tick_seconds=args.tick, prune_seconds=args.prune_every, retention=settings.retention
+    )
+    with database_dsn(settings) as dsn:
+        migrate(dsn)
+        run_scheduler(dsn, config)
+    return 0
+
+
 def cmd_schema_snapshot(settings: Settings, args: argparse.Namespace) -> int:
     from flowsync.snapshot import write_snapshot
 
@@ -240,6 +256,21 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--poll", type=float, default=5.0, help="idle poll interval, seconds (default 5)"
     )
+    scheduler = add(
+        "scheduler",
+        cmd_scheduler,
+        "fire cron triggers, rescue expired leases, wake workers, prune old executions "
+        "(run any number: one leads)",
+    )
+    scheduler.add_argument(
+        "--tick", type=float, default=0.25, help="leader tick, seconds (default 0.25)"
+    )
+    scheduler.add_argument(
+        "--prune-every",
+        type=float,
+        default=60.0,
+        help="seconds between retention passes (default 60; FLOWSYNC_RETENTION sets the age)",
+    )
     add("schema-snapshot", cmd_schema_snapshot, "regenerate sql/schema.sql from the migrations")
 
     api_key = add("api-key", lambda s, a: 0, "manage API keys")
@@ -267,6 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     from flowsync.cli_executions import add_execution_commands
 
     add_execution_commands(sub, add)
+
+    from flowsync.cli_triggers import add_trigger_commands
+
+    add_trigger_commands(sub, add)
     return parser
 
 
@@ -280,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, ConfigError, MigrationError, EmbeddedPostgresError) as exc:
         print(f"flowsync: {exc}", file=sys.stderr)
         return 1
-    except (OSError, asyncpg.PostgresError) as exc:
+    except (OSError, asyncpg.PostgresError, psycopg.Error) as exc:
         print(f"flowsync: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
 import msgspec
+
+from flowsync.definition.durations import DurationError, parse_duration
 
 LogFormat = Literal["auto", "json", "console"]
 
@@ -29,6 +32,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Requests with larger bodies are answered 413."""
     db_pool_min: int = 1
     db_pool_max: int = 10
+    retention: timedelta | None = timedelta(days=7)
+    """Finished executions (with their steps and logs), trigger fires and stopped workers older
+    than this are deleted by the scheduler leader ("7d", "12h"); `off` keeps them forever."""
 
 
 _FIELDS = {
@@ -41,11 +47,24 @@ _FIELDS = {
     "max_body_bytes": int,
     "db_pool_min": int,
     "db_pool_max": int,
+    "retention": timedelta,
 }
 
 
 class ConfigError(ValueError):
     """A FLOWSYNC_* variable holds a value that cannot be used."""
+
+
+def _retention(value: str) -> timedelta | None:
+    if value.strip().lower() in ("off", "never"):
+        return None
+    try:
+        retention = parse_duration(value.strip())
+    except DurationError as exc:
+        raise ConfigError(f"FLOWSYNC_RETENTION: {exc} (or 'off' to keep everything)") from None
+    if retention <= timedelta(0):
+        raise ConfigError("FLOWSYNC_RETENTION: must be longer than 0 (or 'off')")
+    return retention
 
 
 def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -63,6 +82,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
                 raise ConfigError(
                     f"FLOWSYNC_{field.upper()}: expected an integer, got {value!r}"
                 ) from None
+        elif kind is timedelta:
+            raw[field] = _retention(value)
         else:
             raw[field] = kind(value)
     raw.update({k: v for k, v in overrides.items() if v is not None})

@@ -17,13 +17,15 @@ from flowsync.database import EMBEDDED_DATABASE
 from flowsync.embedded import EmbeddedPostgres
 from flowsync.log import get_logger
 from flowsync.migrate import migrate
+from flowsync.scheduler import Scheduler, SchedulerConfig
 from flowsync.worker import Worker, WorkerConfig
 
 log = get_logger("flowsync.dev")
 
 
 def serve(settings: Settings, dsn: str, *, with_worker: bool = False) -> None:
-    """Run the API (and, for dev, a worker) until SIGINT/SIGTERM; both drain before exiting."""
+    """Run the API (and, for dev, a worker and a scheduler) until SIGINT/SIGTERM; all drain
+    before exiting."""
     config = uvicorn.Config(
         create_app(settings, dsn),
         host=settings.host,
@@ -36,24 +38,32 @@ def serve(settings: Settings, dsn: str, *, with_worker: bool = False) -> None:
     # there before it; a do-nothing handler keeps that from killing us before cleanup runs.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        asyncio.run(_serve(uvicorn.Server(config), dsn, with_worker))
+        scheduler = SchedulerConfig(retention=settings.retention) if with_worker else None
+        asyncio.run(_serve(uvicorn.Server(config), dsn, with_worker, scheduler))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-async def _serve(server: uvicorn.Server, dsn: str, with_worker: bool) -> None:
+async def _serve(
+    server: uvicorn.Server, dsn: str, with_worker: bool, scheduler: SchedulerConfig | None
+) -> None:
     stop = asyncio.Event()
     worker_task = None
+    scheduler_task = None
     if with_worker:
         worker = Worker(dsn, WorkerConfig(grace_seconds=10.0))
         worker_task = asyncio.create_task(worker.run(stop))
+    if scheduler is not None:
+        scheduler_task = asyncio.create_task(Scheduler(dsn, scheduler).run(stop))
     try:
         await server.serve()
     finally:
         stop.set()
         if worker_task is not None:
             await worker_task
+        if scheduler_task is not None:
+            await scheduler_task
 
 
 async def _ensure_admin_key(dsn: str, saved: str | None, may_create: bool) -> str | None:

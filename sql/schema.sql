@@ -551,6 +551,51 @@ $$;
 
 
 --
+-- Name: emit_event(text, jsonb, text); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.emit_event(type text, payload jsonb DEFAULT '{}'::jsonb, id text DEFAULT NULL::text) RETURNS text
+    LANGUAGE sql
+    AS $_$
+    SELECT x.event_id FROM flowsync.emit_event_ex($1, $2, $3) x
+$_$;
+
+
+--
+-- Name: emit_event_ex(text, jsonb, text, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.emit_event_ex(p_type text, p_payload jsonb DEFAULT '{}'::jsonb, p_id text DEFAULT NULL::text, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(event_id text, created boolean)
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    v_id     text := coalesce(p_id, gen_random_uuid()::text);
+    v_count  integer;
+BEGIN
+    IF p_type IS NULL OR length(p_type) > 200
+       OR p_type !~ '^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$' THEN
+        RAISE EXCEPTION 'invalid event type "%": dot-separated names of letters, digits, "_" '
+            'and "-" (at most 200 characters), like "orders.paid"', p_type
+            USING ERRCODE = 'FS010';
+    END IF;
+    IF length(v_id) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION 'invalid event id: 1 to 200 characters' USING ERRCODE = 'FS010';
+    END IF;
+
+    INSERT INTO flowsync.events (id, type, payload, emitted_at)
+    VALUES (v_id, p_type, coalesce(p_payload, '{}'::jsonb), p_now)
+    ON CONFLICT (id) DO NOTHING;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    IF v_count > 0 THEN
+        -- Wakes the scheduler when (and only if) the emitting transaction commits.
+        PERFORM pg_notify('flowsync_events', '');
+    END IF;
+    RETURN QUERY SELECT v_id, v_count > 0;
+END;
+$_$;
+
+
+--
 -- Name: execution_timeline(uuid); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -623,6 +668,69 @@ $$;
 
 
 --
+-- Name: fire_trigger(uuid, text, jsonb, text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.fire_trigger(p_trigger_id uuid, p_dedupe_key text, p_input jsonb, p_error text DEFAULT NULL::text, p_scheduled_for timestamp with time zone DEFAULT NULL::timestamp with time zone, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(result text, execution_id uuid, error text)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_workflow  text;
+    v_fire      bigint;
+    v_existing  uuid;
+    v_started   record;
+BEGIN
+    SELECT w.name INTO v_workflow
+    FROM flowsync.triggers t JOIN flowsync.workflows w ON w.id = t.workflow_id
+    WHERE t.id = p_trigger_id AND t.enabled
+    FOR KEY SHARE OF t;
+    IF NOT FOUND THEN
+        RETURN QUERY SELECT 'not_found'::text, NULL::uuid, NULL::text;
+        RETURN;
+    END IF;
+
+    -- A concurrent fire of the same key waits here for the first one to commit.
+    INSERT INTO flowsync.trigger_fires AS f
+        (trigger_id, dedupe_key, scheduled_for, error, fired_at)
+    VALUES (p_trigger_id, p_dedupe_key, p_scheduled_for, p_error, p_now)
+    ON CONFLICT (trigger_id, dedupe_key) DO UPDATE
+        SET fired_at = excluded.fired_at, error = excluded.error,
+            scheduled_for = excluded.scheduled_for
+        WHERE f.execution_id IS NULL
+    RETURNING f.id INTO v_fire;
+
+    IF v_fire IS NULL THEN
+        SELECT f.execution_id INTO v_existing FROM flowsync.trigger_fires f
+        WHERE f.trigger_id = p_trigger_id AND f.dedupe_key = p_dedupe_key;
+        RETURN QUERY SELECT 'duplicate'::text, v_existing, NULL::text;
+        RETURN;
+    END IF;
+    IF p_error IS NOT NULL THEN
+        RETURN QUERY SELECT 'failed'::text, NULL::uuid, p_error;
+        RETURN;
+    END IF;
+
+    BEGIN
+        SELECT x.execution_id, x.created INTO v_started
+        FROM flowsync.start_execution_ex(
+            v_workflow, coalesce(p_input, '{}'::jsonb),
+            'trigger:' || p_trigger_id || ':' || p_dedupe_key, NULL, p_now) x;
+    EXCEPTION WHEN SQLSTATE 'FS001' OR SQLSTATE 'FS002' OR SQLSTATE 'FS003'
+                   OR SQLSTATE 'FS004' THEN
+        UPDATE flowsync.trigger_fires f SET error = SQLERRM WHERE f.id = v_fire;
+        RETURN QUERY SELECT 'failed'::text, NULL::uuid, SQLERRM;
+        RETURN;
+    END;
+
+    UPDATE flowsync.trigger_fires f SET execution_id = v_started.execution_id, error = NULL
+    WHERE f.id = v_fire;
+    RETURN QUERY SELECT CASE WHEN v_started.created THEN 'started' ELSE 'duplicate' END,
+                        v_started.execution_id, NULL::text;
+END;
+$$;
+
+
+--
 -- Name: forbid_version_change(); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -680,6 +788,184 @@ CREATE FUNCTION flowsync.next_run_at(p_queues text[]) RETURNS timestamp with tim
     CROSS JOIN LATERAL (
         SELECT j.run_at FROM flowsync.jobs j WHERE j.queue = q.queue ORDER BY j.run_at LIMIT 1
     ) x
+$$;
+
+
+--
+-- Name: notify_due_jobs(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.notify_due_jobs(p_after timestamp with time zone, p_until timestamp with time zone DEFAULT now(), OUT notified integer, OUT checked_until timestamp with time zone) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_after timestamptz := coalesce(p_after, p_until - interval '5 seconds');
+    v_row   record;
+BEGIN
+    notified := 0;
+    checked_until := p_until;
+    FOR v_row IN
+        WITH RECURSIVE queues AS (
+            (SELECT j.queue FROM flowsync.jobs j ORDER BY j.queue LIMIT 1)
+            UNION ALL
+            SELECT (SELECT j.queue FROM flowsync.jobs j WHERE j.queue > q.queue
+                    ORDER BY j.queue LIMIT 1)
+            FROM queues q WHERE q.queue IS NOT NULL
+        )
+        SELECT q.queue, d.run_at FROM queues q
+        CROSS JOIN LATERAL (
+            SELECT j.run_at FROM flowsync.jobs j
+            WHERE j.queue = q.queue AND j.run_at > v_after AND j.run_at <= p_until
+            ORDER BY j.run_at LIMIT 1
+        ) d
+        WHERE q.queue IS NOT NULL
+    LOOP
+        PERFORM pg_notify('flowsync_jobs',
+                          v_row.queue || ' ' || floor(extract(epoch FROM v_row.run_at) * 1000)::bigint);
+        notified := notified + 1;
+    END LOOP;
+END;
+$$;
+
+
+--
+-- Name: process_event_claim(integer, text); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.process_event_claim(p_limit integer DEFAULT 100, p_event_id text DEFAULT NULL::text) RETURNS TABLE(event_id text, event_type text, payload jsonb, emitted_at timestamp with time zone, trigger_id uuid, workflow text, config jsonb, input_mapping text)
+    LANGUAGE sql
+    AS $$
+    WITH claimed AS (
+        SELECT e.id, e.type, e.payload, e.emitted_at FROM flowsync.events e
+        WHERE e.processed_at IS NULL AND (p_event_id IS NULL OR e.id = p_event_id)
+        ORDER BY e.emitted_at, e.id
+        LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    )
+    SELECT c.id, c.type, c.payload, c.emitted_at, t.id, w.name, t.config, t.input_mapping
+    FROM claimed c
+    LEFT JOIN flowsync.triggers t
+        ON t.kind = 'event' AND t.enabled
+       AND (t.event_type = c.type OR t.event_type = '*'
+            OR (right(t.event_type, 2) = '.*' AND starts_with(c.type, left(t.event_type, -1))))
+    LEFT JOIN flowsync.workflows w ON w.id = t.workflow_id
+    ORDER BY c.emitted_at, c.id, t.created_at, t.id
+$$;
+
+
+--
+-- Name: process_event_done(text[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.process_event_done(p_event_ids text[], p_now timestamp with time zone DEFAULT now()) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    UPDATE flowsync.events e SET processed_at = p_now
+    WHERE e.id = ANY (p_event_ids) AND e.processed_at IS NULL;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;
+
+
+--
+-- Name: prune_executions(timestamp with time zone, integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.prune_executions(p_older_than timestamp with time zone, p_limit integer DEFAULT 500) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_ids uuid[];
+BEGIN
+    SELECT array_agg(x.id) INTO v_ids FROM (
+        SELECT e.id FROM flowsync.executions e
+        WHERE e.finished_at < p_older_than
+          AND e.status IN ('succeeded', 'failed', 'cancelled')
+        ORDER BY e.finished_at
+        LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    ) x;
+    IF v_ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- A finished execution has no jobs (every function deletes a step's job when it ends the
+    -- step), and jobs have no foreign key: make sure none can outlive its step.
+    DELETE FROM flowsync.jobs j
+    USING flowsync.steps s
+    WHERE j.step_id = s.id AND s.execution_id = ANY (v_ids);
+    DELETE FROM flowsync.executions e WHERE e.id = ANY (v_ids);
+    RETURN cardinality(v_ids);
+END;
+$$;
+
+
+--
+-- Name: prune_schedulers(timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.prune_schedulers(p_older_than timestamp with time zone) RETURNS integer
+    LANGUAGE sql
+    AS $$
+    WITH deleted AS (
+        DELETE FROM flowsync.schedulers s
+        WHERE s.leader_since IS NULL AND coalesce(s.stopped_at, s.last_seen_at) < p_older_than
+        RETURNING 1
+    )
+    SELECT count(*)::integer FROM deleted
+$$;
+
+
+--
+-- Name: prune_trigger_fires(timestamp with time zone, integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.prune_trigger_fires(p_older_than timestamp with time zone, p_limit integer DEFAULT 10000) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_fires   integer;
+    v_events  integer := 0;
+BEGIN
+    DELETE FROM flowsync.trigger_fires f WHERE f.id IN (
+        SELECT x.id FROM flowsync.trigger_fires x
+        WHERE x.fired_at < p_older_than
+        ORDER BY x.fired_at, x.id LIMIT p_limit);
+    GET DIAGNOSTICS v_fires = ROW_COUNT;
+
+    IF v_fires < p_limit THEN
+        DELETE FROM flowsync.events e WHERE e.id IN (
+            SELECT x.id FROM flowsync.events x
+            WHERE x.processed_at < p_older_than
+            ORDER BY x.processed_at LIMIT p_limit - v_fires);
+        GET DIAGNOSTICS v_events = ROW_COUNT;
+    END IF;
+    RETURN v_fires + v_events;
+END;
+$$;
+
+
+--
+-- Name: prune_workers(timestamp with time zone, integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.prune_workers(p_older_than timestamp with time zone, p_limit integer DEFAULT 500) RETURNS integer
+    LANGUAGE sql
+    AS $$
+    WITH doomed AS (
+        SELECT w.id FROM flowsync.workers w
+        WHERE coalesce(w.stopped_at, w.last_seen_at) < p_older_than
+          AND NOT EXISTS (SELECT 1 FROM flowsync.steps s
+                          WHERE s.status = 'running' AND s.worker_id = w.id)
+        LIMIT p_limit
+        FOR UPDATE OF w SKIP LOCKED
+    ), deleted AS (
+        DELETE FROM flowsync.workers w USING doomed d WHERE w.id = d.id RETURNING 1
+    )
+    SELECT count(*)::integer FROM deleted
 $$;
 
 
@@ -1165,6 +1451,103 @@ $$;
 
 
 --
+-- Name: scheduler_heartbeat(text, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.scheduler_heartbeat(p_id text, p_now timestamp with time zone DEFAULT now()) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF flowsync.scheduler_lock_holder() IS DISTINCT FROM pg_backend_pid() THEN
+        RETURN false;
+    END IF;
+    UPDATE flowsync.schedulers s SET last_tick_at = p_now, last_seen_at = p_now
+    WHERE s.id = p_id AND s.leader_since IS NOT NULL
+      AND (s.last_tick_at IS NULL OR s.last_tick_at <= p_now - interval '1 second');
+    RETURN true;
+END;
+$$;
+
+
+--
+-- Name: scheduler_lead(text, text, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.scheduler_lead(p_id text, p_hostname text, p_pid integer, p_now timestamp with time zone DEFAULT now()) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_leads boolean;
+BEGIN
+    v_leads := pg_try_advisory_lock(flowsync.scheduler_lock_key());
+    IF v_leads THEN
+        -- A predecessor that crashed still claims to lead; it does not hold the lock.
+        UPDATE flowsync.schedulers s SET leader_since = NULL
+        WHERE s.leader_since IS NOT NULL AND s.id <> p_id;
+    END IF;
+    INSERT INTO flowsync.schedulers AS s
+        (id, hostname, pid, backend_pid, started_at, last_seen_at, leader_since, last_tick_at)
+    VALUES (p_id, p_hostname, p_pid, pg_backend_pid(), p_now, p_now,
+            CASE WHEN v_leads THEN p_now END, CASE WHEN v_leads THEN p_now END)
+    ON CONFLICT (id) DO UPDATE
+    SET backend_pid = excluded.backend_pid,
+        last_seen_at = p_now,
+        stopped_at = NULL,
+        leader_since = excluded.leader_since,
+        last_tick_at = coalesce(excluded.last_tick_at, s.last_tick_at)
+    -- A follower's row changes only every few seconds, not on each try.
+    WHERE s.backend_pid <> excluded.backend_pid OR s.stopped_at IS NOT NULL
+       OR s.leader_since IS DISTINCT FROM excluded.leader_since
+       OR s.last_seen_at <= p_now - interval '5 seconds';
+    RETURN v_leads;
+END;
+$$;
+
+
+--
+-- Name: scheduler_lock_holder(); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.scheduler_lock_holder() RETURNS integer
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT l.pid FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+      AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+      AND l.classid = (flowsync.scheduler_lock_key() >> 32)::oid
+      AND l.objid = (flowsync.scheduler_lock_key() & 4294967295)::oid
+    LIMIT 1
+$$;
+
+
+--
+-- Name: scheduler_lock_key(); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.scheduler_lock_key() RETURNS bigint
+    LANGUAGE sql IMMUTABLE
+    AS $$ SELECT 7340721385002::bigint $$;
+
+
+--
+-- Name: scheduler_stop(text, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.scheduler_stop(p_id text, p_now timestamp with time zone DEFAULT now()) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE flowsync.schedulers s
+    SET stopped_at = p_now, last_seen_at = p_now, leader_since = NULL
+    WHERE s.id = p_id;
+    IF flowsync.scheduler_lock_holder() = pg_backend_pid() THEN
+        PERFORM pg_advisory_unlock(flowsync.scheduler_lock_key());
+    END IF;
+END;
+$$;
+
+
+--
 -- Name: set_workflow_archived(text, boolean, uuid, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -1294,9 +1677,158 @@ CREATE FUNCTION flowsync.stop_worker(p_id text, p_now timestamp with time zone D
 $$;
 
 
+--
+-- Name: trigger_advance(uuid, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.trigger_advance(p_id uuid, p_next_fire_at timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE flowsync.triggers t SET next_fire_at = p_next_fire_at
+    WHERE t.id = p_id AND t.kind = 'cron';
+    RETURN FOUND;
+END;
+$$;
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: triggers; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.triggers (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workflow_id bigint NOT NULL,
+    kind text NOT NULL,
+    enabled boolean DEFAULT true NOT NULL,
+    config jsonb DEFAULT '{}'::jsonb NOT NULL,
+    input_mapping text,
+    hook_key text,
+    secret text,
+    event_type text,
+    next_fire_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT triggers_config_chk CHECK ((jsonb_typeof(config) = 'object'::text)),
+    CONSTRAINT triggers_cron_chk CHECK (((kind = 'cron'::text) = (next_fire_at IS NOT NULL))),
+    CONSTRAINT triggers_event_chk CHECK (((kind = 'event'::text) = (event_type IS NOT NULL))),
+    CONSTRAINT triggers_input_mapping_chk CHECK (((length(input_mapping) >= 1) AND (length(input_mapping) <= 4096))),
+    CONSTRAINT triggers_kind_chk CHECK ((kind = ANY (ARRAY['webhook'::text, 'cron'::text, 'event'::text, 'pgmq'::text]))),
+    CONSTRAINT triggers_webhook_chk CHECK (((kind = 'webhook'::text) = ((hook_key IS NOT NULL) AND (secret IS NOT NULL))))
+);
+
+
+--
+-- Name: trigger_claim_due(integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.trigger_claim_due(p_limit integer DEFAULT 100, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF flowsync.triggers
+    LANGUAGE sql
+    AS $$
+    SELECT t.* FROM flowsync.triggers t
+    WHERE t.kind = 'cron' AND t.enabled AND t.next_fire_at <= p_now
+    ORDER BY t.next_fire_at
+    LIMIT p_limit
+    FOR NO KEY UPDATE SKIP LOCKED
+$$;
+
+
+--
+-- Name: trigger_claim_pgmq(integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.trigger_claim_pgmq(p_limit integer DEFAULT 100) RETURNS SETOF flowsync.triggers
+    LANGUAGE sql
+    AS $$
+    SELECT t.* FROM flowsync.triggers t
+    WHERE t.kind = 'pgmq' AND t.enabled
+    ORDER BY t.created_at, t.id
+    LIMIT p_limit
+    FOR NO KEY UPDATE SKIP LOCKED
+$$;
+
+
+--
+-- Name: trigger_create(text, text, boolean, jsonb, text, text, text, text, timestamp with time zone, uuid, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.trigger_create(p_workflow text, p_kind text, p_enabled boolean, p_config jsonb, p_input_mapping text, p_hook_key text, p_secret text, p_event_type text, p_next_fire_at timestamp with time zone, p_actor uuid DEFAULT NULL::uuid, p_now timestamp with time zone DEFAULT now()) RETURNS uuid
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_workflow  flowsync.workflows;
+    v_id        uuid;
+BEGIN
+    SELECT * INTO v_workflow FROM flowsync.workflows w WHERE w.name = p_workflow FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'workflow "%" does not exist', p_workflow USING ERRCODE = 'FS001';
+    END IF;
+    IF v_workflow.archived_at IS NOT NULL THEN
+        RAISE EXCEPTION 'workflow "%" is archived; restore it to add triggers', p_workflow
+            USING ERRCODE = 'FS002';
+    END IF;
+
+    INSERT INTO flowsync.triggers AS t
+        (workflow_id, kind, enabled, config, input_mapping, hook_key, secret, event_type,
+         next_fire_at, created_at, updated_at)
+    VALUES (v_workflow.id, p_kind, p_enabled, coalesce(p_config, '{}'), p_input_mapping,
+            p_hook_key, p_secret, p_event_type, p_next_fire_at, p_now, p_now)
+    RETURNING t.id INTO v_id;
+
+    INSERT INTO flowsync.audit_log (at, actor, action, subject, details)
+    VALUES (p_now, p_actor, 'trigger.created', 'trigger:' || v_id,
+            jsonb_build_object('workflow', p_workflow, 'kind', p_kind));
+    RETURN v_id;
+END;
+$$;
+
+
+--
+-- Name: trigger_delete(uuid, uuid, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.trigger_delete(p_id uuid, p_actor uuid DEFAULT NULL::uuid, p_now timestamp with time zone DEFAULT now()) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    DELETE FROM flowsync.triggers t WHERE t.id = p_id;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    INSERT INTO flowsync.audit_log (at, actor, action, subject)
+    VALUES (p_now, p_actor, 'trigger.deleted', 'trigger:' || p_id);
+    RETURN true;
+END;
+$$;
+
+
+--
+-- Name: trigger_update(uuid, boolean, jsonb, text, text, timestamp with time zone, uuid, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.trigger_update(p_id uuid, p_enabled boolean, p_config jsonb, p_input_mapping text, p_event_type text, p_next_fire_at timestamp with time zone, p_actor uuid DEFAULT NULL::uuid, p_now timestamp with time zone DEFAULT now()) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE flowsync.triggers t
+    SET enabled = p_enabled, config = coalesce(p_config, '{}'), input_mapping = p_input_mapping,
+        event_type = p_event_type, updated_at = p_now,
+        next_fire_at = CASE WHEN t.kind = 'cron' THEN coalesce(p_next_fire_at, t.next_fire_at) END
+    WHERE t.id = p_id;
+    IF NOT FOUND THEN
+        RETURN false;
+    END IF;
+    INSERT INTO flowsync.audit_log (at, actor, action, subject, details)
+    VALUES (p_now, p_actor, 'trigger.updated', 'trigger:' || p_id,
+            jsonb_build_object('enabled', p_enabled));
+    RETURN true;
+END;
+$$;
+
 
 --
 -- Name: api_keys; Type: TABLE; Schema: flowsync; Owner: -
@@ -1345,6 +1877,116 @@ ALTER TABLE flowsync.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
 
 
 --
+-- Name: executions; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.executions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workflow_id bigint NOT NULL,
+    version integer NOT NULL,
+    status flowsync.execution_status DEFAULT 'queued'::flowsync.execution_status NOT NULL,
+    input jsonb DEFAULT '{}'::jsonb NOT NULL,
+    output jsonb,
+    error jsonb,
+    idempotency_key text,
+    request_hash text,
+    steps_open integer NOT NULL,
+    steps_failed integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT executions_counters_chk CHECK (((steps_open >= 0) AND (steps_failed >= 0))),
+    CONSTRAINT executions_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.execution_status, 'failed'::flowsync.execution_status, 'cancelled'::flowsync.execution_status])) = (finished_at IS NOT NULL))),
+    CONSTRAINT executions_idempotency_key_chk CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
+    CONSTRAINT executions_started_chk CHECK (((status = 'queued'::flowsync.execution_status) OR (started_at IS NOT NULL) OR (status = 'cancelled'::flowsync.execution_status)))
+);
+
+
+--
+-- Name: steps; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.steps (
+    id bigint NOT NULL,
+    execution_id uuid NOT NULL,
+    node_idx integer NOT NULL,
+    node_id text NOT NULL,
+    status flowsync.step_status DEFAULT 'pending'::flowsync.step_status NOT NULL,
+    attempt integer DEFAULT 0 NOT NULL,
+    deps_succeeded integer DEFAULT 0 NOT NULL,
+    deps_failed integer DEFAULT 0 NOT NULL,
+    deps_skipped integer DEFAULT 0 NOT NULL,
+    outcome jsonb,
+    output jsonb,
+    error jsonb,
+    state jsonb,
+    lease_token uuid,
+    lease_expires_at timestamp with time zone,
+    worker_id text,
+    run_at timestamp with time zone,
+    queued_at timestamp with time zone,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT steps_counters_chk CHECK (((attempt >= 0) AND (deps_succeeded >= 0) AND (deps_failed >= 0) AND (deps_skipped >= 0))),
+    CONSTRAINT steps_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.step_status, 'failed'::flowsync.step_status, 'skipped'::flowsync.step_status, 'cancelled'::flowsync.step_status, 'dead'::flowsync.step_status])) = (finished_at IS NOT NULL))),
+    CONSTRAINT steps_running_lease_chk CHECK (((status = 'running'::flowsync.step_status) = ((lease_expires_at IS NOT NULL) AND (lease_token IS NOT NULL))))
+);
+
+
+--
+-- Name: workflows; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.workflows (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    latest_version integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    archived_at timestamp with time zone,
+    CONSTRAINT workflows_latest_version_chk CHECK ((latest_version >= 0)),
+    CONSTRAINT workflows_name_chk CHECK ((name ~ '^[a-z0-9][a-z0-9_.-]{0,99}$'::text))
+);
+
+
+--
+-- Name: dead_letters; Type: VIEW; Schema: flowsync; Owner: -
+--
+
+CREATE VIEW flowsync.dead_letters AS
+ SELECT s.id AS step_id,
+    s.execution_id,
+    w.name AS workflow,
+    e.version,
+    s.node_id,
+    (s.status)::text AS status,
+    s.attempt,
+    (s.error ->> 'message'::text) AS error_message,
+    s.error,
+    s.finished_at
+   FROM ((flowsync.steps s
+     JOIN flowsync.executions e ON ((e.id = s.execution_id)))
+     JOIN flowsync.workflows w ON ((w.id = e.workflow_id)))
+  WHERE (s.status = ANY (ARRAY['failed'::flowsync.step_status, 'dead'::flowsync.step_status]))
+  ORDER BY s.finished_at DESC, s.id DESC;
+
+
+--
+-- Name: events; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.events (
+    id text NOT NULL,
+    type text NOT NULL,
+    payload jsonb DEFAULT '{}'::jsonb NOT NULL,
+    emitted_at timestamp with time zone DEFAULT now() NOT NULL,
+    processed_at timestamp with time zone,
+    CONSTRAINT events_id_chk CHECK (((length(id) >= 1) AND (length(id) <= 200))),
+    CONSTRAINT events_type_chk CHECK (((length(type) <= 200) AND (type ~ '^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$'::text)))
+);
+
+
+--
 -- Name: execution_events; Type: TABLE; Schema: flowsync; Owner: -
 --
 
@@ -1372,32 +2014,6 @@ ALTER TABLE flowsync.execution_events ALTER COLUMN id ADD GENERATED ALWAYS AS ID
 
 
 --
--- Name: executions; Type: TABLE; Schema: flowsync; Owner: -
---
-
-CREATE TABLE flowsync.executions (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    workflow_id bigint NOT NULL,
-    version integer NOT NULL,
-    status flowsync.execution_status DEFAULT 'queued'::flowsync.execution_status NOT NULL,
-    input jsonb DEFAULT '{}'::jsonb NOT NULL,
-    output jsonb,
-    error jsonb,
-    idempotency_key text,
-    request_hash text,
-    steps_open integer NOT NULL,
-    steps_failed integer DEFAULT 0 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    started_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    CONSTRAINT executions_counters_chk CHECK (((steps_open >= 0) AND (steps_failed >= 0))),
-    CONSTRAINT executions_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.execution_status, 'failed'::flowsync.execution_status, 'cancelled'::flowsync.execution_status])) = (finished_at IS NOT NULL))),
-    CONSTRAINT executions_idempotency_key_chk CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
-    CONSTRAINT executions_started_chk CHECK (((status = 'queued'::flowsync.execution_status) OR (started_at IS NOT NULL) OR (status = 'cancelled'::flowsync.execution_status)))
-);
-
-
---
 -- Name: jobs; Type: TABLE; Schema: flowsync; Owner: -
 --
 
@@ -1407,6 +2023,155 @@ CREATE TABLE flowsync.jobs (
     run_at timestamp with time zone NOT NULL
 )
 WITH (autovacuum_vacuum_scale_factor='0.0', autovacuum_vacuum_threshold='5000', autovacuum_vacuum_insert_scale_factor='0.0', autovacuum_vacuum_insert_threshold='5000', autovacuum_analyze_scale_factor='0.05');
+
+
+--
+-- Name: workflow_nodes; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.workflow_nodes (
+    workflow_id bigint NOT NULL,
+    version integer NOT NULL,
+    node_idx integer NOT NULL,
+    node_id text NOT NULL,
+    type text NOT NULL,
+    config jsonb NOT NULL,
+    queue text NOT NULL,
+    join_rule flowsync.join_rule NOT NULL,
+    timeout_ms integer,
+    max_attempts integer NOT NULL,
+    backoff text NOT NULL,
+    backoff_initial_ms integer NOT NULL,
+    backoff_max_ms integer NOT NULL,
+    jitter boolean NOT NULL,
+    continue_on_failure boolean NOT NULL,
+    upstream_count integer NOT NULL,
+    is_leaf boolean NOT NULL,
+    context_nodes integer[] NOT NULL,
+    CONSTRAINT workflow_nodes_backoff_chk CHECK ((backoff = ANY (ARRAY['exponential'::text, 'fixed'::text]))),
+    CONSTRAINT workflow_nodes_max_attempts_chk CHECK (((max_attempts >= 1) AND (max_attempts <= 100)))
+);
+
+
+--
+-- Name: queue_depth; Type: VIEW; Schema: flowsync; Owner: -
+--
+
+CREATE VIEW flowsync.queue_depth AS
+ WITH waiting AS (
+         SELECT j.queue,
+            count(*) FILTER (WHERE (j.run_at <= now())) AS ready,
+            count(*) FILTER (WHERE (j.run_at > now())) AS delayed,
+            min(j.run_at) FILTER (WHERE (j.run_at <= now())) AS oldest_ready_at,
+            min(j.run_at) FILTER (WHERE (j.run_at > now())) AS next_delayed_at
+           FROM flowsync.jobs j
+          GROUP BY j.queue
+        ), running AS (
+         SELECT n.queue,
+            count(*) AS running
+           FROM ((flowsync.steps s
+             JOIN flowsync.executions e ON ((e.id = s.execution_id)))
+             JOIN flowsync.workflow_nodes n ON (((n.workflow_id = e.workflow_id) AND (n.version = e.version) AND (n.node_idx = s.node_idx))))
+          WHERE (s.status = 'running'::flowsync.step_status)
+          GROUP BY n.queue
+        )
+ SELECT COALESCE(w.queue, r.queue) AS queue,
+    COALESCE(w.ready, (0)::bigint) AS ready,
+    COALESCE(w.delayed, (0)::bigint) AS delayed,
+    COALESCE(r.running, (0)::bigint) AS running,
+    (now() - w.oldest_ready_at) AS oldest_ready_age,
+    (w.next_delayed_at - now()) AS next_due_in
+   FROM (waiting w
+     FULL JOIN running r ON ((r.queue = w.queue)))
+  ORDER BY COALESCE(w.queue, r.queue);
+
+
+--
+-- Name: workers; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.workers (
+    id text NOT NULL,
+    hostname text NOT NULL,
+    pid integer NOT NULL,
+    queues text[] NOT NULL,
+    concurrency integer NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    stopped_at timestamp with time zone
+);
+
+
+--
+-- Name: running_steps; Type: VIEW; Schema: flowsync; Owner: -
+--
+
+CREATE VIEW flowsync.running_steps AS
+ SELECT s.execution_id,
+    w.name AS workflow,
+    e.version,
+    s.node_id,
+    s.id AS step_id,
+    n.queue,
+    s.worker_id,
+    s.attempt,
+    n.max_attempts,
+    s.started_at,
+    (now() - s.started_at) AS lease_age,
+    (s.lease_expires_at - now()) AS lease_expires_in,
+    wk.last_seen_at AS worker_last_seen_at
+   FROM ((((flowsync.steps s
+     JOIN flowsync.executions e ON ((e.id = s.execution_id)))
+     JOIN flowsync.workflows w ON ((w.id = e.workflow_id)))
+     JOIN flowsync.workflow_nodes n ON (((n.workflow_id = e.workflow_id) AND (n.version = e.version) AND (n.node_idx = s.node_idx))))
+     LEFT JOIN flowsync.workers wk ON ((wk.id = s.worker_id)))
+  WHERE (s.status = 'running'::flowsync.step_status)
+  ORDER BY s.started_at, s.id;
+
+
+--
+-- Name: schedulers; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.schedulers (
+    id text NOT NULL,
+    hostname text NOT NULL,
+    pid integer NOT NULL,
+    backend_pid integer NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    leader_since timestamp with time zone,
+    last_tick_at timestamp with time zone,
+    stopped_at timestamp with time zone,
+    CONSTRAINT schedulers_stopped_chk CHECK (((stopped_at IS NULL) OR (leader_since IS NULL)))
+);
+
+
+--
+-- Name: scheduler_status; Type: VIEW; Schema: flowsync; Owner: -
+--
+
+CREATE VIEW flowsync.scheduler_status AS
+ SELECT id,
+    hostname,
+    pid,
+        CASE
+            WHEN (stopped_at IS NOT NULL) THEN 'stopped'::text
+            WHEN ((leader_since IS NOT NULL) AND (backend_pid = flowsync.scheduler_lock_holder())) THEN 'leading'::text
+            WHEN (leader_since IS NOT NULL) THEN 'gone'::text
+            WHEN ((last_seen_at > (now() - '00:00:15'::interval)) AND (EXISTS ( SELECT 1
+               FROM pg_stat_activity a
+              WHERE (a.pid = s.backend_pid)))) THEN 'following'::text
+            ELSE 'gone'::text
+        END AS state,
+    leader_since,
+    last_tick_at,
+    (now() - last_tick_at) AS last_tick_age,
+    started_at,
+    last_seen_at,
+    stopped_at
+   FROM flowsync.schedulers s
+  ORDER BY (leader_since IS NULL), last_seen_at DESC;
 
 
 --
@@ -1485,37 +2250,6 @@ ALTER TABLE flowsync.step_logs ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
 
 
 --
--- Name: steps; Type: TABLE; Schema: flowsync; Owner: -
---
-
-CREATE TABLE flowsync.steps (
-    id bigint NOT NULL,
-    execution_id uuid NOT NULL,
-    node_idx integer NOT NULL,
-    node_id text NOT NULL,
-    status flowsync.step_status DEFAULT 'pending'::flowsync.step_status NOT NULL,
-    attempt integer DEFAULT 0 NOT NULL,
-    deps_succeeded integer DEFAULT 0 NOT NULL,
-    deps_failed integer DEFAULT 0 NOT NULL,
-    deps_skipped integer DEFAULT 0 NOT NULL,
-    outcome jsonb,
-    output jsonb,
-    error jsonb,
-    state jsonb,
-    lease_token uuid,
-    lease_expires_at timestamp with time zone,
-    worker_id text,
-    run_at timestamp with time zone,
-    queued_at timestamp with time zone,
-    started_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    CONSTRAINT steps_counters_chk CHECK (((attempt >= 0) AND (deps_succeeded >= 0) AND (deps_failed >= 0) AND (deps_skipped >= 0))),
-    CONSTRAINT steps_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.step_status, 'failed'::flowsync.step_status, 'skipped'::flowsync.step_status, 'cancelled'::flowsync.step_status, 'dead'::flowsync.step_status])) = (finished_at IS NOT NULL))),
-    CONSTRAINT steps_running_lease_chk CHECK (((status = 'running'::flowsync.step_status) = ((lease_expires_at IS NOT NULL) AND (lease_token IS NOT NULL))))
-);
-
-
---
 -- Name: steps_id_seq; Type: SEQUENCE; Schema: flowsync; Owner: -
 --
 
@@ -1530,19 +2264,83 @@ ALTER TABLE flowsync.steps ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 
 
 --
--- Name: workers; Type: TABLE; Schema: flowsync; Owner: -
+-- Name: trigger_fires; Type: TABLE; Schema: flowsync; Owner: -
 --
 
-CREATE TABLE flowsync.workers (
-    id text NOT NULL,
-    hostname text NOT NULL,
-    pid integer NOT NULL,
-    queues text[] NOT NULL,
-    concurrency integer NOT NULL,
-    started_at timestamp with time zone DEFAULT now() NOT NULL,
-    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
-    stopped_at timestamp with time zone
+CREATE TABLE flowsync.trigger_fires (
+    id bigint NOT NULL,
+    trigger_id uuid NOT NULL,
+    dedupe_key text,
+    scheduled_for timestamp with time zone,
+    execution_id uuid,
+    error text,
+    fired_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT trigger_fires_dedupe_key_chk CHECK (((length(dedupe_key) >= 1) AND (length(dedupe_key) <= 210))),
+    CONSTRAINT trigger_fires_outcome_chk CHECK (((execution_id IS NULL) OR (error IS NULL)))
 );
+
+
+--
+-- Name: trigger_fire_history; Type: VIEW; Schema: flowsync; Owner: -
+--
+
+CREATE VIEW flowsync.trigger_fire_history AS
+ SELECT f.fired_at,
+    w.name AS workflow,
+    t.kind,
+    t.id AS trigger_id,
+    f.dedupe_key,
+    f.scheduled_for,
+    f.execution_id,
+    e.status AS execution_status,
+    f.error
+   FROM (((flowsync.trigger_fires f
+     JOIN flowsync.triggers t ON ((t.id = f.trigger_id)))
+     JOIN flowsync.workflows w ON ((w.id = t.workflow_id)))
+     LEFT JOIN flowsync.executions e ON ((e.id = f.execution_id)))
+  ORDER BY f.fired_at DESC, f.id DESC;
+
+
+--
+-- Name: trigger_fires_id_seq; Type: SEQUENCE; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE flowsync.trigger_fires ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME flowsync.trigger_fires_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+
+--
+-- Name: worker_status; Type: VIEW; Schema: flowsync; Owner: -
+--
+
+CREATE VIEW flowsync.worker_status AS
+ SELECT wk.id,
+    wk.hostname,
+    wk.pid,
+    wk.queues,
+    wk.concurrency,
+        CASE
+            WHEN (wk.stopped_at IS NOT NULL) THEN 'stopped'::text
+            WHEN (h.expired > 0) THEN 'unresponsive'::text
+            WHEN (h.running > 0) THEN 'busy'::text
+            ELSE 'idle'::text
+        END AS state,
+    h.running,
+    wk.started_at,
+    wk.last_seen_at,
+    wk.stopped_at
+   FROM (flowsync.workers wk
+     CROSS JOIN LATERAL ( SELECT count(*) AS running,
+            count(*) FILTER (WHERE (s.lease_expires_at < now())) AS expired
+           FROM flowsync.steps s
+          WHERE ((s.status = 'running'::flowsync.step_status) AND (s.worker_id = wk.id))) h)
+  ORDER BY (wk.stopped_at IS NOT NULL), wk.started_at DESC;
 
 
 --
@@ -1559,34 +2357,6 @@ CREATE TABLE flowsync.workflow_edges (
 
 
 --
--- Name: workflow_nodes; Type: TABLE; Schema: flowsync; Owner: -
---
-
-CREATE TABLE flowsync.workflow_nodes (
-    workflow_id bigint NOT NULL,
-    version integer NOT NULL,
-    node_idx integer NOT NULL,
-    node_id text NOT NULL,
-    type text NOT NULL,
-    config jsonb NOT NULL,
-    queue text NOT NULL,
-    join_rule flowsync.join_rule NOT NULL,
-    timeout_ms integer,
-    max_attempts integer NOT NULL,
-    backoff text NOT NULL,
-    backoff_initial_ms integer NOT NULL,
-    backoff_max_ms integer NOT NULL,
-    jitter boolean NOT NULL,
-    continue_on_failure boolean NOT NULL,
-    upstream_count integer NOT NULL,
-    is_leaf boolean NOT NULL,
-    context_nodes integer[] NOT NULL,
-    CONSTRAINT workflow_nodes_backoff_chk CHECK ((backoff = ANY (ARRAY['exponential'::text, 'fixed'::text]))),
-    CONSTRAINT workflow_nodes_max_attempts_chk CHECK (((max_attempts >= 1) AND (max_attempts <= 100)))
-);
-
-
---
 -- Name: workflow_versions; Type: TABLE; Schema: flowsync; Owner: -
 --
 
@@ -1599,22 +2369,6 @@ CREATE TABLE flowsync.workflow_versions (
     created_by uuid,
     CONSTRAINT workflow_versions_checksum_chk CHECK ((checksum ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT workflow_versions_version_chk CHECK ((version >= 1))
-);
-
-
---
--- Name: workflows; Type: TABLE; Schema: flowsync; Owner: -
---
-
-CREATE TABLE flowsync.workflows (
-    id bigint NOT NULL,
-    name text NOT NULL,
-    latest_version integer DEFAULT 0 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    archived_at timestamp with time zone,
-    CONSTRAINT workflows_latest_version_chk CHECK ((latest_version >= 0)),
-    CONSTRAINT workflows_name_chk CHECK ((name ~ '^[a-z0-9][a-z0-9_.-]{0,99}$'::text))
 );
 
 
@@ -1657,6 +2411,14 @@ ALTER TABLE ONLY flowsync.audit_log
 
 
 --
+-- Name: events events_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.events
+    ADD CONSTRAINT events_pkey PRIMARY KEY (id);
+
+
+--
 -- Name: execution_events execution_events_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
 --
 
@@ -1678,6 +2440,14 @@ ALTER TABLE ONLY flowsync.executions
 
 ALTER TABLE ONLY flowsync.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (step_id);
+
+
+--
+-- Name: schedulers schedulers_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.schedulers
+    ADD CONSTRAINT schedulers_pkey PRIMARY KEY (id);
 
 
 --
@@ -1718,6 +2488,38 @@ ALTER TABLE ONLY flowsync.steps
 
 ALTER TABLE ONLY flowsync.steps
     ADD CONSTRAINT steps_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: trigger_fires trigger_fires_dedupe_key; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.trigger_fires
+    ADD CONSTRAINT trigger_fires_dedupe_key UNIQUE (trigger_id, dedupe_key);
+
+
+--
+-- Name: trigger_fires trigger_fires_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.trigger_fires
+    ADD CONSTRAINT trigger_fires_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: triggers triggers_hook_key_key; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.triggers
+    ADD CONSTRAINT triggers_hook_key_key UNIQUE (hook_key);
+
+
+--
+-- Name: triggers triggers_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.triggers
+    ADD CONSTRAINT triggers_pkey PRIMARY KEY (id);
 
 
 --
@@ -1784,6 +2586,20 @@ CREATE INDEX audit_log_subject_idx ON flowsync.audit_log USING btree (subject, a
 
 
 --
+-- Name: events_pending_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX events_pending_idx ON flowsync.events USING btree (emitted_at, id) WHERE (processed_at IS NULL);
+
+
+--
+-- Name: events_processed_at_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX events_processed_at_idx ON flowsync.events USING btree (processed_at) WHERE (processed_at IS NOT NULL);
+
+
+--
 -- Name: execution_events_execution_idx; Type: INDEX; Schema: flowsync; Owner: -
 --
 
@@ -1802,6 +2618,13 @@ CREATE INDEX executions_active_idx ON flowsync.executions USING btree (status, c
 --
 
 CREATE INDEX executions_created_at_idx ON flowsync.executions USING btree (created_at DESC, id DESC);
+
+
+--
+-- Name: executions_finished_at_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX executions_finished_at_idx ON flowsync.executions USING btree (finished_at) WHERE (finished_at IS NOT NULL);
 
 
 --
@@ -1826,10 +2649,24 @@ CREATE INDEX jobs_claim_idx ON flowsync.jobs USING btree (queue, run_at, step_id
 
 
 --
+-- Name: schedulers_one_leader_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE UNIQUE INDEX schedulers_one_leader_idx ON flowsync.schedulers USING btree ((true)) WHERE (leader_since IS NOT NULL);
+
+
+--
 -- Name: step_attempts_execution_idx; Type: INDEX; Schema: flowsync; Owner: -
 --
 
 CREATE INDEX step_attempts_execution_idx ON flowsync.step_attempts USING btree (execution_id, id);
+
+
+--
+-- Name: step_attempts_step_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX step_attempts_step_idx ON flowsync.step_attempts USING btree (step_id);
 
 
 --
@@ -1858,6 +2695,48 @@ CREATE INDEX steps_lease_expires_at_idx ON flowsync.steps USING btree (lease_exp
 --
 
 CREATE INDEX steps_running_worker_idx ON flowsync.steps USING btree (worker_id) WHERE (status = 'running'::flowsync.step_status);
+
+
+--
+-- Name: trigger_fires_fired_at_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX trigger_fires_fired_at_idx ON flowsync.trigger_fires USING btree (fired_at, id);
+
+
+--
+-- Name: trigger_fires_trigger_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX trigger_fires_trigger_idx ON flowsync.trigger_fires USING btree (trigger_id, fired_at DESC);
+
+
+--
+-- Name: triggers_created_at_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX triggers_created_at_idx ON flowsync.triggers USING btree (created_at, id);
+
+
+--
+-- Name: triggers_due_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX triggers_due_idx ON flowsync.triggers USING btree (next_fire_at) WHERE ((kind = 'cron'::text) AND enabled);
+
+
+--
+-- Name: triggers_event_type_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX triggers_event_type_idx ON flowsync.triggers USING btree (event_type) WHERE ((kind = 'event'::text) AND enabled);
+
+
+--
+-- Name: triggers_workflow_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX triggers_workflow_idx ON flowsync.triggers USING btree (workflow_id, created_at, id);
 
 
 --
@@ -1905,6 +2784,22 @@ ALTER TABLE ONLY flowsync.step_logs
 
 ALTER TABLE ONLY flowsync.steps
     ADD CONSTRAINT steps_execution_id_fkey FOREIGN KEY (execution_id) REFERENCES flowsync.executions(id) ON DELETE CASCADE;
+
+
+--
+-- Name: trigger_fires trigger_fires_trigger_id_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.trigger_fires
+    ADD CONSTRAINT trigger_fires_trigger_id_fkey FOREIGN KEY (trigger_id) REFERENCES flowsync.triggers(id) ON DELETE CASCADE;
+
+
+--
+-- Name: triggers triggers_workflow_id_fkey; Type: FK CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.triggers
+    ADD CONSTRAINT triggers_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES flowsync.workflows(id);
 
 
 --

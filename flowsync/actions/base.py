@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 import msgspec
 
@@ -239,6 +240,8 @@ class Resources:
     smtp: SmtpSettings | None = None
     now: Callable[[], datetime] = utc_now
     """A timezone-aware UTC clock; tests replace it."""
+    db: asyncpg.Pool[Any] | None = None
+    """The worker's database pool, for actions that write to the same database (pgmq_send)."""
 
 
 @dataclass(kw_only=True)

@@ -25,6 +25,7 @@ from flowsync.actions.email import send_email
 from flowsync.actions.http import http_request
 from flowsync.actions.noop import noop
 from flowsync.actions.output import output_mapping
+from flowsync.actions.pgmq_send import pgmq_send
 from flowsync.actions.transform import transform
 from flowsync.actions.webhook import send_webhook
 from flowsync.definition.configs import BUILTIN_NODE_TYPES, is_custom_type
@@ -49,6 +50,7 @@ BUILTIN_ACTIONS: Mapping[str, Action] = {
     "transform": transform,
     "noop": noop,
     "echo": echo,
+    "pgmq_send": pgmq_send,
 }
 assert set(BUILTIN_ACTIONS) == BUILTIN_NODE_TYPES, "every built-in node type needs an action"
 

@@ -14,10 +14,14 @@ from litestar.openapi.spec import Components, SecurityScheme
 from flowsync import __version__, db
 from flowsync.api.auth import ApiKeyMiddleware, KeyCache
 from flowsync.api.dead_letters import DeadLetterController
+from flowsync.api.events import EventController
 from flowsync.api.executions import ExecutionController, ExecutionStartController
+from flowsync.api.hooks import HookController
 from flowsync.api.problems import EXCEPTION_HANDLERS
 from flowsync.api.request_ids import request_id_middleware
+from flowsync.api.scheduler import SchedulerController
 from flowsync.api.system import SystemController
+from flowsync.api.triggers import TriggerController
 from flowsync.api.workflows import WorkflowController
 from flowsync.config import Settings
 
@@ -58,6 +62,10 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             ExecutionStartController,
             ExecutionController,
             DeadLetterController,
+            TriggerController,
+            HookController,
+            EventController,
+            SchedulerController,
         ],
         lifespan=[lifespan],
         middleware=[
@@ -68,6 +76,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
         debug=False,
+        logging_config=None,  # flowsync.log configures logging (structlog) for the process
     )
     app.state.key_cache = KeyCache()
     return app

@@ -7,6 +7,8 @@ from typing import Any
 
 import msgspec
 
+from flowsync.triggers.models import TriggerOut
+
 
 class WorkflowOut(msgspec.Struct):
     name: str
@@ -17,6 +19,7 @@ class WorkflowOut(msgspec.Struct):
     updated_at: datetime
     checksum: str
     definition: dict[str, Any]
+    triggers: list[TriggerOut] = msgspec.field(default_factory=list)
 
 
 class WorkflowSaved(msgspec.Struct):

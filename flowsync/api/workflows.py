@@ -21,6 +21,7 @@ from flowsync.api.schemas import (
     WorkflowPage,
     WorkflowSaved,
 )
+from flowsync.api.triggers import workflow_triggers
 from flowsync.definition import (
     MAX_DEFINITION_BYTES,
     DefinitionError,
@@ -131,6 +132,7 @@ class WorkflowController(Controller):
             updated_at=summary.updated_at,
             checksum=latest.checksum,
             definition=latest.definition,
+            triggers=await workflow_triggers(pool, name),
         )
 
     @get("/{name:str}/versions", guards=[requires("read")], summary="Versions, newest first")

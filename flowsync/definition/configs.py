@@ -31,6 +31,7 @@ __all__ = [
     "HttpConfig",
     "NodeConfig",
     "NoopConfig",
+    "PgmqSendConfig",
     "TransformConfig",
     "WebhookConfig",
     "check_config",
@@ -160,6 +161,16 @@ class EchoConfig(NodeConfig, frozen=True):
     value: Any = None
 
 
+class PgmqSendConfig(NodeConfig, frozen=True):
+    """Send `message` (templates rendered; default: the upstream step's output) to a PGMQ
+    queue (needs the pgmq extra and PGMQ installed in the database)."""
+
+    templates = ("message",)
+
+    queue: Annotated[str, Meta(pattern=r"^[a-z0-9_]{1,47}$")]
+    message: Any = UNSET
+
+
 CONFIG_TYPES: Mapping[str, type[NodeConfig]] = {
     "http": HttpConfig,
     "webhook": WebhookConfig,
@@ -169,6 +180,7 @@ CONFIG_TYPES: Mapping[str, type[NodeConfig]] = {
     "transform": TransformConfig,
     "noop": NoopConfig,
     "echo": EchoConfig,
+    "pgmq_send": PgmqSendConfig,
 }
 BUILTIN_NODE_TYPES = frozenset(CONFIG_TYPES)
 

@@ -25,6 +25,7 @@ from flowsync.store.executions import (
     start_execution,
     step_logs,
 )
+from flowsync.store.scheduler import SchedulerRow, list_schedulers
 from flowsync.store.workflows import (
     ApiKeyIdentity,
     SavedVersion,
@@ -50,6 +51,7 @@ __all__ = [
     "ExecutionRow",
     "IdempotencyConflict",
     "SavedVersion",
+    "SchedulerRow",
     "StepLog",
     "StepRow",
     "StoreError",
@@ -71,6 +73,7 @@ __all__ = [
     "get_workflow_version",
     "list_dead_letters",
     "list_executions",
+    "list_schedulers",
     "list_workflow_versions",
     "list_workflows",
     "ping",

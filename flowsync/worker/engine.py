@@ -94,7 +94,7 @@ class Worker:
         self._pool = await retry_transient(
             "connect",
             lambda: db.create_pool(
-                self.dsn, min_size=2, max_size=4, application_name="flowsync-worker"
+                self.dsn, min_size=2, max_size=6, application_name="flowsync-worker"
             ),
             give_up=stop.is_set,
         )
@@ -103,6 +103,7 @@ class Worker:
             http=http or httpx.AsyncClient(),
             env=expression_env(os.environ),
             smtp=SmtpSettings.from_env(os.environ),
+            db=self._pool,
         )
         pool = self._pool
         await retry_transient(
@@ -312,9 +313,8 @@ class Worker:
     async def _heartbeats(self) -> None:
         while True:
             await asyncio.sleep(self.config.heartbeat_seconds)
+            # Also when idle: the call refreshes this worker's row (workers.last_seen_at).
             running = [claim for claim, _ in self._tasks.values()]
-            if not running:
-                continue
             try:
                 gone = await store.heartbeat(
                     self._pool_(),

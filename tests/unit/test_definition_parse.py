@@ -109,6 +109,12 @@ EXAMPLE: dict[str, Any] = {
         {"id": "done", "type": "noop", "depends_on": ["summary"]},
         {"id": "log", "type": "echo", "depends_on": ["done"], "config": {"value": "finished"}},
         {
+            "id": "publish",
+            "type": "pgmq_send",
+            "depends_on": ["done"],
+            "config": {"queue": "shipped"},
+        },
+        {
             "id": "route",
             "type": "condition",
             "depends_on": ["fetch"],

@@ -129,7 +129,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         {},
         'nodes[3].type: unknown node type "htp"; did you mean "http"? '
         "built-in types are condition, "
-        "delay, echo, email, http, noop, transform, webhook, and a custom action registered by a "
+        "delay, echo, email, http, noop, pgmq_send, transform, webhook, and a custom action "
+        "registered by a "
         'worker is named with a dot, like "billing.charge"',
     ),
     (

@@ -1,0 +1,1 @@
+"""Scheduler: leader election, the leader duties, retention, wake-ups, operator views."""
