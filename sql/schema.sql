@@ -148,6 +148,29 @@ $$;
 
 
 --
+-- Name: _edge_counts(bigint[]); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._edge_counts(p_upstream bigint[]) RETURNS TABLE(execution_id uuid, to_idx integer, ok integer, failed integer, skipped integer)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT u.execution_id, e.to_idx,
+           count(*) FILTER (WHERE u.status = 'succeeded'
+                              AND (e.when_value IS NULL OR e.when_value = u.outcome))::int,
+           count(*) FILTER (WHERE u.status IN ('failed', 'dead', 'cancelled'))::int,
+           count(*) FILTER (WHERE u.status = 'skipped'
+                              OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
+                                  AND e.when_value IS DISTINCT FROM u.outcome))::int
+    FROM unnest(p_upstream) AS f(id)
+    JOIN flowsync.steps u ON u.id = f.id
+    JOIN flowsync.executions x ON x.id = u.execution_id
+    JOIN flowsync.workflow_edges e
+      ON e.workflow_id = x.workflow_id AND e.version = x.version AND e.from_idx = u.node_idx
+    GROUP BY u.execution_id, e.to_idx
+$$;
+
+
+--
 -- Name: _finish_executions(uuid[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -341,28 +364,12 @@ BEGIN
     END IF;
 
     WHILE coalesce(cardinality(v_frontier), 0) > 0 LOOP
-        WITH edge_results AS (
-            SELECT u.execution_id, e.to_idx,
-                   (u.status = 'succeeded' AND (e.when_value IS NULL OR e.when_value = u.outcome))::int AS ok,
-                   (u.status IN ('failed', 'dead', 'cancelled'))::int AS failed,
-                   (u.status = 'skipped'
-                    OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
-                        AND e.when_value IS DISTINCT FROM u.outcome))::int AS skipped
-            FROM unnest(v_frontier) AS f(id)
-            JOIN flowsync.steps u ON u.id = f.id
-            JOIN flowsync.executions x ON x.id = u.execution_id
-            JOIN flowsync.workflow_edges e
-              ON e.workflow_id = x.workflow_id AND e.version = x.version AND e.from_idx = u.node_idx
-        ), per_dependent AS (
-            SELECT execution_id, to_idx, sum(ok)::int AS ok, sum(failed)::int AS failed,
-                   sum(skipped)::int AS skipped
-            FROM edge_results GROUP BY execution_id, to_idx
-        ), bumped AS (
+        WITH bumped AS (
             UPDATE flowsync.steps d
             SET deps_succeeded = d.deps_succeeded + p.ok,
                 deps_failed = d.deps_failed + p.failed,
                 deps_skipped = d.deps_skipped + p.skipped
-            FROM per_dependent p
+            FROM flowsync._edge_counts(v_frontier) p
             WHERE d.execution_id = p.execution_id AND d.node_idx = p.to_idx AND d.status = 'pending'
             RETURNING d.id, d.execution_id, d.node_idx, d.deps_succeeded, d.deps_failed,
                       d.deps_skipped
@@ -1321,25 +1328,11 @@ BEGIN
     WHERE s.id = ANY (v_reset);
 
     -- Count again what the steps that keep their state contribute to each reset step.
-    WITH edge_results AS (
-        SELECT e.to_idx,
-               (u.status = 'succeeded' AND (e.when_value IS NULL OR e.when_value = u.outcome))::int AS ok,
-               (u.status IN ('failed', 'dead', 'cancelled'))::int AS failed,
-               (u.status = 'skipped'
-                OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
-                    AND e.when_value IS DISTINCT FROM u.outcome))::int AS skipped
-        FROM flowsync.steps u
-        JOIN flowsync.workflow_edges e
-          ON e.workflow_id = v_exec.workflow_id AND e.version = v_exec.version
-         AND e.from_idx = u.node_idx
-        WHERE u.execution_id = p_execution_id AND u.id <> ALL (v_reset)
-    ), per_dependent AS (
-        SELECT to_idx, sum(ok)::int AS ok, sum(failed)::int AS failed, sum(skipped)::int AS skipped
-        FROM edge_results GROUP BY to_idx
-    )
     UPDATE flowsync.steps d
     SET deps_succeeded = p.ok, deps_failed = p.failed, deps_skipped = p.skipped
-    FROM per_dependent p
+    FROM flowsync._edge_counts(ARRAY(
+             SELECT s.id FROM flowsync.steps s
+             WHERE s.execution_id = p_execution_id AND s.id <> ALL (v_reset))) p
     WHERE d.execution_id = p_execution_id AND d.node_idx = p.to_idx AND d.id = ANY (v_reset);
 
     WITH decided AS (

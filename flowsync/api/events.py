@@ -13,6 +13,7 @@ from litestar import Controller, Request, Response, post
 
 from flowsync.api.auth import requires
 from flowsync.api.execution_schemas import bad_request, check_text, decode_body, encoded_input
+from flowsync.api.media import require_json
 from flowsync.api.problems import ApiProblem
 from flowsync.store import triggers as trigger_store
 from flowsync.triggers.config import EVENT_TYPE_RE
@@ -34,13 +35,7 @@ class EventController(Controller):
         description="202 with the executions the event started; 200 when its id was seen before.",
     )
     async def emit(self, request: Request[Any, Any, Any]) -> Response[EventAccepted]:
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type != "application/json" and not media_type.endswith("+json"):
-            raise ApiProblem(
-                415,
-                "Unsupported Media Type",
-                f"send the body as application/json (got {media_type or 'no content type'})",
-            )
+        require_json(request)
         body = await request.body()
         if len(body) > MAX_EVENT_BYTES:
             raise ApiProblem(

@@ -35,9 +35,9 @@ from flowsync.api.execution_schemas import (
     parse_timestamp,
     parse_uuid,
 )
+from flowsync.api.media import require_json
 from flowsync.api.pagination import check_limit
 from flowsync.api.problems import ApiProblem
-from flowsync.api.workflows import require_json
 
 Limit = Annotated[int, QueryParameter(description="page size (1-500)")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]

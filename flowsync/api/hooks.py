@@ -20,6 +20,7 @@ from litestar import Controller, Request, Response, post
 from litestar.params import FromPath
 
 from flowsync.api.execution_schemas import bad_request, encoded_input
+from flowsync.api.media import is_json
 from flowsync.api.problems import ApiProblem
 from flowsync.store import triggers as trigger_store
 from flowsync.triggers.config import MAX_WEBHOOK_BODY, TriggerConfigError, WebhookConfig
@@ -56,13 +57,8 @@ def _too_large(limit: int) -> ApiProblem:
     )
 
 
-def _is_json(request: Request[Any, Any, Any]) -> bool:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    return media_type == "application/json" or media_type.endswith("+json")
-
-
 def _parse_body(request: Request[Any, Any, Any], config: WebhookConfig, body: bytes) -> Any:
-    if not _is_json(request):
+    if not is_json(request):
         if config.require_json:
             raise ApiProblem(
                 415,

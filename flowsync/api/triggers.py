@@ -20,6 +20,7 @@ from flowsync.api.execution_schemas import (
     encoded_input,
     parse_uuid,
 )
+from flowsync.api.media import require_json
 from flowsync.api.pagination import check_limit
 from flowsync.api.problems import ApiProblem, FieldError
 from flowsync.store import triggers as trigger_store
@@ -39,16 +40,6 @@ Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the pr
 PGMQ_MISSING = (
     "pgmq is not installed in this database; install it with: bin/flowsync triggers install-pgmq"
 )
-
-
-def _require_json(request: Request[Any, Any, Any]) -> None:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise ApiProblem(
-            415,
-            "Unsupported Media Type",
-            f"send the body as application/json (got {media_type or 'no content type'})",
-        )
 
 
 def _invalid(exc: TriggerConfigError) -> ApiProblem:
@@ -89,7 +80,7 @@ class TriggerController(Controller):
 
     @post("/", guards=[requires("write")], status_code=201, summary="Create a trigger")
     async def create(self, request: Request[Any, Any, Any]) -> TriggerCreated:
-        _require_json(request)
+        require_json(request)
         params = decode_body(await request.body(), TriggerIn)
         check_text(params.workflow, "workflow")
         checked = _check(params.kind, params.config, params.input_mapping)
@@ -170,7 +161,7 @@ class TriggerController(Controller):
     async def update(
         self, request: Request[Any, Any, Any], trigger_id: FromPath[str]
     ) -> TriggerOut:
-        _require_json(request)
+        require_json(request)
         key = parse_uuid(trigger_id, "path.trigger_id", "trigger")
         change = decode_body(await request.body(), TriggerPatch)
         pool = request.app.state.pool

@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 
 from flowsync import store
 from flowsync.api.auth import requires
+from flowsync.api.media import require_json
 from flowsync.api.pagination import check_limit, decode_cursor, encode_cursor
 from flowsync.api.problems import ApiProblem, FieldError
 from flowsync.api.schemas import (
@@ -31,16 +32,6 @@ from flowsync.definition import (
 
 Limit = Annotated[int, QueryParameter(description="page size (1-500)")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
-
-
-def require_json(request: Request[Any, Any, Any]) -> None:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json" and not media_type.endswith("+json"):
-        raise ApiProblem(
-            415,
-            "Unsupported Media Type",
-            f"send the body as application/json (got {media_type or 'no content type'})",
-        )
 
 
 def not_found(name: str, version: int | None = None) -> ApiProblem:

@@ -44,25 +44,11 @@ BEGIN
     WHERE s.id = ANY (v_reset);
 
     -- Count again what the steps that keep their state contribute to each reset step.
-    WITH edge_results AS (
-        SELECT e.to_idx,
-               (u.status = 'succeeded' AND (e.when_value IS NULL OR e.when_value = u.outcome))::int AS ok,
-               (u.status IN ('failed', 'dead', 'cancelled'))::int AS failed,
-               (u.status = 'skipped'
-                OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
-                    AND e.when_value IS DISTINCT FROM u.outcome))::int AS skipped
-        FROM flowsync.steps u
-        JOIN flowsync.workflow_edges e
-          ON e.workflow_id = v_exec.workflow_id AND e.version = v_exec.version
-         AND e.from_idx = u.node_idx
-        WHERE u.execution_id = p_execution_id AND u.id <> ALL (v_reset)
-    ), per_dependent AS (
-        SELECT to_idx, sum(ok)::int AS ok, sum(failed)::int AS failed, sum(skipped)::int AS skipped
-        FROM edge_results GROUP BY to_idx
-    )
     UPDATE flowsync.steps d
     SET deps_succeeded = p.ok, deps_failed = p.failed, deps_skipped = p.skipped
-    FROM per_dependent p
+    FROM flowsync._edge_counts(ARRAY(
+             SELECT s.id FROM flowsync.steps s
+             WHERE s.execution_id = p_execution_id AND s.id <> ALL (v_reset))) p
     WHERE d.execution_id = p_execution_id AND d.node_idx = p.to_idx AND d.id = ANY (v_reset);
 
     WITH decided AS (
