@@ -171,45 +171,38 @@ $$;
 
 
 --
--- Name: _finish_executions(uuid[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+-- Name: _execution_error(uuid, bigint, integer); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
-CREATE FUNCTION flowsync._finish_executions(p_execution_ids uuid[], p_now timestamp with time zone) RETURNS void
-    LANGUAGE sql
+CREATE FUNCTION flowsync._execution_error(p_execution_id uuid, p_workflow_id bigint, p_version integer) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT jsonb_build_object(
+               'message', format('%s step(s) failed', count(*)),
+               'steps', jsonb_agg(jsonb_build_object(
+                   'node_id', s.node_id, 'status', s.status, 'error', s.error) ORDER BY s.id))
+    FROM flowsync.steps s
+    JOIN flowsync.workflow_nodes n
+      ON n.workflow_id = p_workflow_id AND n.version = p_version AND n.node_idx = s.node_idx
+    WHERE s.execution_id = p_execution_id AND s.status IN ('failed', 'dead')
+      AND NOT n.continue_on_failure
+$$;
+
+
+--
+-- Name: _execution_output(uuid, bigint, integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._execution_output(p_execution_id uuid, p_workflow_id bigint, p_version integer) RETURNS jsonb
+    LANGUAGE sql STABLE
     AS $_$
-    WITH leaf_outputs AS (
-        SELECT s.execution_id, jsonb_object_agg(s.node_id, s.output) AS output
-        FROM unnest(p_execution_ids) AS d(id)
-        JOIN flowsync.executions e ON e.id = d.id
-        JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.is_leaf
-        JOIN flowsync.steps s ON s.execution_id = e.id AND s.node_idx = n.node_idx
-        WHERE s.status = 'succeeded'
-        GROUP BY s.execution_id
-    )
-    UPDATE flowsync.executions e
-    SET status = CASE WHEN e.steps_failed > 0 THEN 'failed'::flowsync.execution_status
-                      ELSE 'succeeded'::flowsync.execution_status END,
-        started_at = coalesce(e.started_at, p_now),
-        finished_at = p_now,
-        output = CASE WHEN e.steps_failed > 0 THEN NULL
-                      WHEN o.output ? '$output' THEN o.output -> '$output'
-                      ELSE coalesce(o.output, '{}'::jsonb) END,
-        error = CASE WHEN e.steps_failed > 0 THEN (
-            SELECT jsonb_build_object(
-                       'message', format('%s step(s) failed', count(*)),
-                       'steps', jsonb_agg(jsonb_build_object(
-                           'node_id', s.node_id, 'status', s.status, 'error', s.error)
-                           ORDER BY s.id))
-            FROM flowsync.steps s
-            JOIN flowsync.workflow_nodes n
-              ON n.workflow_id = e.workflow_id AND n.version = e.version
-             AND n.node_idx = s.node_idx
-            WHERE s.execution_id = e.id AND s.status IN ('failed', 'dead')
-              AND NOT n.continue_on_failure) END
-    FROM unnest(p_execution_ids) AS d(id)
-    LEFT JOIN leaf_outputs o ON o.execution_id = d.id
-    WHERE e.id = d.id AND e.status IN ('queued', 'running')
+    SELECT CASE WHEN bool_or(s.node_id = '$output')
+                THEN jsonb_object_agg(s.node_id, s.output) -> '$output'
+                ELSE coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) END
+    FROM flowsync.steps s
+    JOIN flowsync.workflow_nodes n
+      ON n.workflow_id = p_workflow_id AND n.version = p_version AND n.node_idx = s.node_idx
+    WHERE s.execution_id = p_execution_id AND s.status = 'succeeded' AND n.is_leaf
 $_$;
 
 
@@ -246,12 +239,14 @@ $$;
 CREATE FUNCTION flowsync._lease_steps(p_step_ids bigint[], p_worker text, p_lease_ms integer, p_now timestamp with time zone) RETURNS SETOF flowsync.step_claim
     LANGUAGE plpgsql
     AS $$
+DECLARE
+    v_leased     bigint[];
+    v_executions uuid[];
 BEGIN
     IF coalesce(cardinality(p_step_ids), 0) = 0 THEN
         RETURN;
     END IF;
 
-    RETURN QUERY
     WITH leased AS (
         UPDATE flowsync.steps s
         SET status = 'running',
@@ -262,35 +257,43 @@ BEGIN
             started_at = p_now
         FROM unnest(p_step_ids) AS q(id)
         WHERE s.id = q.id AND s.status = 'queued'
-        RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
+        RETURNING s.id, s.execution_id
     )
-    SELECT 'claimed'::text, l.id, l.execution_id, w.name, e.version, l.node_id, n.type, n.config,
-           l.attempt, n.max_attempts, l.lease_token, n.timeout_ms, e.input,
-           (SELECT coalesce(jsonb_object_agg(u.node_id, jsonb_build_object('output', u.output)),
-                            '{}'::jsonb)
-            FROM flowsync.steps u
-            WHERE u.execution_id = l.execution_id AND u.node_idx = ANY (n.context_nodes)
-              AND u.status = 'succeeded'),
-           l.state
-    FROM leased l
-    JOIN flowsync.executions e ON e.id = l.execution_id
-    JOIN flowsync.workflows w ON w.id = e.workflow_id
-    JOIN flowsync.workflow_nodes n
-      ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = l.node_idx
-    ORDER BY l.id;
+    SELECT array_agg(id ORDER BY id), array_agg(DISTINCT execution_id ORDER BY execution_id)
+    INTO v_leased, v_executions
+    FROM leased;
+    IF v_leased IS NULL THEN
+        RETURN;
+    END IF;
 
     -- An execution starts running with its first step. Lock in id order: every function
     -- that locks several executions does, so they cannot deadlock with each other.
     UPDATE flowsync.executions e SET status = 'running', started_at = p_now
     FROM (
-        SELECT x.id FROM flowsync.executions x
-        WHERE x.id IN (SELECT s.execution_id FROM unnest(p_step_ids) AS q(id)
-                       JOIN flowsync.steps s ON s.id = q.id)
-          AND x.status = 'queued'
+        SELECT x.id FROM unnest(v_executions) AS q(id)
+        JOIN flowsync.executions x ON x.id = q.id
+        WHERE x.status = 'queued'
         ORDER BY x.id
-        FOR UPDATE
+        FOR UPDATE OF x
     ) l
     WHERE e.id = l.id;
+
+    RETURN QUERY
+    SELECT 'claimed'::text, s.id, s.execution_id, w.name, e.version, s.node_id, n.type, n.config,
+           s.attempt, n.max_attempts, s.lease_token, n.timeout_ms, e.input,
+           (SELECT coalesce(jsonb_object_agg(u.node_id, jsonb_build_object('output', u.output)),
+                            '{}'::jsonb)
+            FROM unnest(n.context_nodes) AS c(node_idx)
+            JOIN flowsync.steps u ON u.execution_id = s.execution_id AND u.node_idx = c.node_idx
+            WHERE u.status = 'succeeded'),
+           s.state
+    FROM unnest(v_leased) AS q(id)
+    JOIN flowsync.steps s ON s.id = q.id
+    JOIN flowsync.executions e ON e.id = s.execution_id
+    JOIN flowsync.workflows w ON w.id = e.workflow_id
+    JOIN flowsync.workflow_nodes n
+      ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+    ORDER BY s.id;
 END;
 $$;
 
@@ -357,7 +360,6 @@ DECLARE
     v_ready     bigint[] := '{}';
     v_new_ready bigint[];
     v_skipped   bigint[];
-    v_done      uuid[];
 BEGIN
     IF coalesce(cardinality(p_terminal), 0) = 0 THEN
         RETURN v_ready;
@@ -400,7 +402,9 @@ BEGIN
         v_frontier := v_skipped;
     END LOOP;
 
-    -- Steps that failed for good fail their execution unless marked continue_on_failure.
+    -- Count what closed per execution; an execution with no open step left finishes in the
+    -- same statement: succeeded, or failed when a step failed for good (failed/dead and not
+    -- continue_on_failure).
     WITH closed AS (
         SELECT s.execution_id,
                count(*)::int AS closed,
@@ -412,17 +416,20 @@ BEGIN
         JOIN flowsync.workflow_nodes n
           ON n.workflow_id = x.workflow_id AND n.version = x.version AND n.node_idx = s.node_idx
         GROUP BY s.execution_id
-    ), counted AS (
-        UPDATE flowsync.executions e
-        SET steps_open = e.steps_open - c.closed, steps_failed = e.steps_failed + c.failed
-        FROM closed c WHERE e.id = c.execution_id
-        RETURNING e.id, e.steps_open
     )
-    SELECT array_agg(id) FILTER (WHERE steps_open = 0) INTO v_done FROM counted;
-
-    IF v_done IS NOT NULL THEN
-        PERFORM flowsync._finish_executions(v_done, p_now);
-    END IF;
+    UPDATE flowsync.executions e
+    SET steps_open = e.steps_open - c.closed,
+        steps_failed = e.steps_failed + c.failed,
+        status = CASE WHEN e.steps_open > c.closed THEN e.status
+                      WHEN e.steps_failed + c.failed > 0 THEN 'failed'::flowsync.execution_status
+                      ELSE 'succeeded'::flowsync.execution_status END,
+        finished_at = CASE WHEN e.steps_open = c.closed THEN p_now END,
+        output = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed = 0
+                      THEN flowsync._execution_output(e.id, e.workflow_id, e.version) END,
+        error = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed > 0
+                     THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
+    FROM closed c
+    WHERE e.id = c.execution_id;
     RETURN v_ready;
 END;
 $$;

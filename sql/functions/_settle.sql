@@ -15,7 +15,6 @@ DECLARE
     v_ready     bigint[] := '{}';
     v_new_ready bigint[];
     v_skipped   bigint[];
-    v_done      uuid[];
 BEGIN
     IF coalesce(cardinality(p_terminal), 0) = 0 THEN
         RETURN v_ready;
@@ -58,7 +57,9 @@ BEGIN
         v_frontier := v_skipped;
     END LOOP;
 
-    -- Steps that failed for good fail their execution unless marked continue_on_failure.
+    -- Count what closed per execution; an execution with no open step left finishes in the
+    -- same statement: succeeded, or failed when a step failed for good (failed/dead and not
+    -- continue_on_failure).
     WITH closed AS (
         SELECT s.execution_id,
                count(*)::int AS closed,
@@ -70,17 +71,20 @@ BEGIN
         JOIN flowsync.workflow_nodes n
           ON n.workflow_id = x.workflow_id AND n.version = x.version AND n.node_idx = s.node_idx
         GROUP BY s.execution_id
-    ), counted AS (
-        UPDATE flowsync.executions e
-        SET steps_open = e.steps_open - c.closed, steps_failed = e.steps_failed + c.failed
-        FROM closed c WHERE e.id = c.execution_id
-        RETURNING e.id, e.steps_open
     )
-    SELECT array_agg(id) FILTER (WHERE steps_open = 0) INTO v_done FROM counted;
-
-    IF v_done IS NOT NULL THEN
-        PERFORM flowsync._finish_executions(v_done, p_now);
-    END IF;
+    UPDATE flowsync.executions e
+    SET steps_open = e.steps_open - c.closed,
+        steps_failed = e.steps_failed + c.failed,
+        status = CASE WHEN e.steps_open > c.closed THEN e.status
+                      WHEN e.steps_failed + c.failed > 0 THEN 'failed'::flowsync.execution_status
+                      ELSE 'succeeded'::flowsync.execution_status END,
+        finished_at = CASE WHEN e.steps_open = c.closed THEN p_now END,
+        output = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed = 0
+                      THEN flowsync._execution_output(e.id, e.workflow_id, e.version) END,
+        error = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed > 0
+                     THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
+    FROM closed c
+    WHERE e.id = c.execution_id;
     RETURN v_ready;
 END;
 $$;
