@@ -1075,6 +1075,7 @@ DECLARE
     v_step      flowsync.steps;
     v_node      flowsync.workflow_nodes;
     v_run_at    timestamptz;
+    v_handed    integer;
 BEGIN
     SELECT array_agg((x->>'step_id')::bigint ORDER BY (x->>'step_id')::bigint)
     INTO v_ids FROM jsonb_array_elements(p_reports) x;
@@ -1113,6 +1114,10 @@ BEGIN
     FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
     JOIN flowsync.steps s ON s.id = x.step_id AND s.status = 'running' AND s.lease_token = x.token;
     IF v_valid IS NULL THEN
+        IF p_worker IS NOT NULL AND p_limit > 0 THEN
+            RETURN QUERY SELECT * FROM flowsync.claim_steps(
+                p_worker, p_queues, p_limit, p_lease_ms, p_now);
+        END IF;
         RETURN;
     END IF;
 
@@ -1205,6 +1210,13 @@ BEGIN
     PERFORM flowsync._notify_jobs(v_jobs);
     RETURN QUERY SELECT * FROM flowsync._dispatch(
         flowsync._settle(v_ended, p_now), p_worker, p_queues, p_limit, p_lease_ms, p_now);
+    GET DIAGNOSTICS v_handed = ROW_COUNT;
+
+    -- Fill the worker's remaining slots from the job table: one round trip per cycle.
+    IF p_worker IS NOT NULL AND p_limit > v_handed THEN
+        RETURN QUERY SELECT * FROM flowsync.claim_steps(
+            p_worker, p_queues, p_limit - v_handed, p_lease_ms, p_now);
+    END IF;
 END;
 $$;
 

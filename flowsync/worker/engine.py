@@ -191,10 +191,7 @@ class Worker:
                     ),
                     resources,
                 )
-                if len(claims) < free:
-                    await self._plan_sleep()
-                elif self._wakes == wakes_before:
-                    self._maybe_ready = True  # a full batch: there may well be more
+                await self._after_claiming(free, len(claims), wakes_before)
                 continue
             await self._wait(self._wake_at - time.monotonic() if free > 0 else None)
 
@@ -222,10 +219,22 @@ class Worker:
             self._wake_at = min(self._wake_at, time.monotonic() + delay)
         self._activity.set()
 
+    async def _after_claiming(self, asked: int, got: int, wakes_before: int) -> None:
+        """A full batch: there may well be more, look again at once. Fewer than asked: none
+        was left when we looked, so sleep until the next job falls due (or a wake-up)."""
+        if got >= asked:
+            self._maybe_ready = True
+        elif self._wakes == wakes_before:
+            self._maybe_ready = False
+            await self._plan_sleep()
+
     async def _flush_reports(self, resources: Resources) -> None:
+        """Report finished steps and, in the same round trip, take up to our free slots of
+        new work (first the steps our reports made ready, then due jobs)."""
         batch, self._reports = self._reports, []
         limit = 0 if self._stopping else max(0, self.config.concurrency - len(self._tasks))
-        outcomes, _claims = await self._reconciled(
+        wakes_before = self._wakes
+        outcomes, claims = await self._reconciled(
             "report_steps",
             functools.partial(
                 store.report_steps,
@@ -241,6 +250,8 @@ class Worker:
         for outcome in outcomes:
             if outcome.result not in ("ok", "duplicate"):
                 log.info("step.report_rejected", step_id=outcome.step_id, result=outcome.result)
+        if limit > 0:
+            await self._after_claiming(limit, len(claims), wakes_before)
 
     async def _reconciled(
         self,

@@ -218,3 +218,20 @@ def test_logs_are_stored_with_the_report(db: Db) -> None:
     assert [(x["execution_id"], x["message"], x["fields"], x["attempt"]) for x in logs] == [
         (execution_id, "hello", {"n": 1}, 1)
     ]
+
+
+def test_a_report_fills_the_free_slots_from_the_job_table(db: Db) -> None:
+    db.save(chain("c", 2))
+    db.save(chain("one", 1))
+    db.start("c")
+    for _ in range(3):
+        db.start("one")
+    (first,) = db.claim(limit=1)
+    rows = db.report(
+        [{"step_id": first["step_id"], "token": first["lease_token"], "kind": "succeeded"}],
+        limit=3,
+    )
+    claimed = [r for r in rows if r["result"] == "claimed"]
+    # The step the report made ready comes first, then due jobs, three in all.
+    assert [r["workflow"] for r in claimed] == ["c", "one", "one"]
+    assert len(db.jobs()) == 1
