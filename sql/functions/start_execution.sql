@@ -18,7 +18,7 @@ DECLARE
     v_id        uuid;
     v_existing  flowsync.executions;
     v_steps     integer;
-    v_roots     bigint[];
+    v_queues    text[];
     -- What makes two starts "the same request" for an idempotency key (jsonb::text is canonical).
     v_request_hash text := md5(coalesce(p_input, '{}'::jsonb)::text || '@' || coalesce(p_version::text, 'latest'));
 BEGIN
@@ -66,6 +66,7 @@ BEGIN
         RETURN;
     END IF;
 
+    -- Steps for every node; the roots are queued and become jobs at once.
     WITH inserted AS (
         INSERT INTO flowsync.steps (execution_id, node_idx, node_id, status, queued_at, run_at)
         SELECT v_id, n.node_idx, n.node_id,
@@ -75,11 +76,21 @@ BEGIN
         FROM flowsync.workflow_nodes n
         WHERE n.workflow_id = v_workflow.id AND n.version = v_version
         ORDER BY n.node_idx
-        RETURNING id, status
+        RETURNING id, node_idx, status
+    ), jobs AS (
+        INSERT INTO flowsync.jobs (step_id, queue, run_at)
+        SELECT i.id, n.queue, p_now
+        FROM inserted i
+        JOIN flowsync.workflow_nodes n
+          ON n.workflow_id = v_workflow.id AND n.version = v_version AND n.node_idx = i.node_idx
+        WHERE i.status = 'queued'
+        RETURNING queue
     )
-    SELECT array_agg(id) FILTER (WHERE status = 'queued') INTO v_roots FROM inserted;
+    SELECT array_agg(DISTINCT queue) INTO v_queues FROM jobs;
 
-    PERFORM flowsync._dispatch(v_roots, NULL, '{}', 0, 0, p_now);
+    -- Wake workers: once per queue (and Postgres folds repeats within a transaction).
+    PERFORM pg_notify('flowsync_jobs', q || ' ' || floor(extract(epoch FROM p_now) * 1000)::bigint)
+    FROM unnest(v_queues) AS q;
     RETURN QUERY SELECT v_id, true;
 END;
 $$;
