@@ -22,6 +22,12 @@ async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
         )
 
 
+async def _no_reset(conn: asyncpg.Connection[Any]) -> None:
+    """FlowSync code leaves no session state on pooled connections (no SET, LISTEN or
+    session advisory locks: those live on dedicated connections), so the default reset query
+    run on every release would only cost a round trip per call."""
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, application_name: str = "flowsync"
 ) -> asyncpg.Pool[Any]:
@@ -31,6 +37,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_no_reset,
         server_settings={"application_name": application_name},
     )
     assert pool is not None

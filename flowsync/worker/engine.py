@@ -226,7 +226,12 @@ class Worker:
             self._maybe_ready = True
         elif self._wakes == wakes_before:
             self._maybe_ready = False
-            await self._plan_sleep()
+            if self._tasks:
+                # Busy: the next report looks for work anyway; no need to ask when the next
+                # job falls due (a round trip per chain step). Notifications still wake us.
+                self._wake_at = time.monotonic() + self.config.poll_seconds
+            else:
+                await self._plan_sleep()
 
     async def _flush_reports(self, resources: Resources) -> None:
         """Report finished steps and, in the same round trip, take up to our free slots of
