@@ -51,11 +51,16 @@ BEGIN
     RETURN QUERY
     SELECT 'claimed'::text, s.id, s.execution_id, w.name, e.version, s.node_id, n.type, n.config,
            s.attempt, n.max_attempts, s.lease_token, n.timeout_ms, e.input,
-           (SELECT coalesce(jsonb_object_agg(u.node_id, jsonb_build_object('output', u.output)),
-                            '{}'::jsonb)
-            FROM unnest(n.context_nodes) AS c(node_idx)
-            JOIN flowsync.steps u ON u.execution_id = s.execution_id AND u.node_idx = c.node_idx
-            WHERE u.status = 'succeeded'),
+           CASE WHEN cardinality(n.context_nodes) = 0 THEN '{}'::jsonb ELSE (
+               SELECT coalesce(jsonb_object_agg(u.node_id, jsonb_build_object('output', u.output)),
+                               '{}'::jsonb)
+               FROM unnest(n.context_nodes) AS c(node_idx)
+               CROSS JOIN LATERAL (
+                   SELECT x.node_id, x.output FROM flowsync.steps x
+                   WHERE x.execution_id = s.execution_id AND x.node_idx = c.node_idx
+                     AND x.status = 'succeeded'
+                   OFFSET 0  -- one unique-key lookup per node, whatever the statistics say
+               ) u) END,
            s.state
     FROM unnest(v_leased) AS q(id)
     JOIN flowsync.steps s ON s.id = q.id
