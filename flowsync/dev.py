@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import uvicorn
 
-from flowsync import keys, store
+from flowsync import aio, keys, store
 from flowsync.api.app import create_app
 from flowsync.config import Settings
 from flowsync.database import EMBEDDED_DATABASE
@@ -39,7 +39,7 @@ def serve(settings: Settings, dsn: str, *, with_worker: bool = False) -> None:
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         scheduler = SchedulerConfig(retention=settings.retention) if with_worker else None
-        asyncio.run(_serve(uvicorn.Server(config), dsn, with_worker, scheduler))
+        aio.run(_serve(uvicorn.Server(config), dsn, with_worker, scheduler))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

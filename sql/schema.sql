@@ -190,23 +190,6 @@ $$;
 
 
 --
--- Name: _execution_output(uuid, bigint, integer); Type: FUNCTION; Schema: flowsync; Owner: -
---
-
-CREATE FUNCTION flowsync._execution_output(p_execution_id uuid, p_workflow_id bigint, p_version integer) RETURNS jsonb
-    LANGUAGE sql STABLE
-    AS $_$
-    SELECT CASE WHEN bool_or(s.node_id = '$output')
-                THEN jsonb_object_agg(s.node_id, s.output) -> '$output'
-                ELSE coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) END
-    FROM flowsync.steps s
-    JOIN flowsync.workflow_nodes n
-      ON n.workflow_id = p_workflow_id AND n.version = p_version AND n.node_idx = s.node_idx
-    WHERE s.execution_id = p_execution_id AND s.status = 'succeeded' AND n.is_leaf
-$_$;
-
-
---
 -- Name: _join_decision(flowsync.join_rule, integer, integer, integer, integer); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -358,7 +341,7 @@ $$;
 
 CREATE FUNCTION flowsync._settle(p_terminal bigint[], p_now timestamp with time zone) RETURNS bigint[]
     LANGUAGE plpgsql
-    AS $$
+    AS $_$
 DECLARE
     v_frontier  bigint[] := p_terminal;
     v_closed    bigint[] := p_terminal;
@@ -429,15 +412,23 @@ BEGIN
                       WHEN e.steps_failed + c.failed > 0 THEN 'failed'::flowsync.execution_status
                       ELSE 'succeeded'::flowsync.execution_status END,
         finished_at = CASE WHEN e.steps_open = c.closed THEN p_now END,
-        output = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed = 0
-                      THEN flowsync._execution_output(e.id, e.workflow_id, e.version) END,
+        -- (an inline subquery: a function call per finishing execution costs more)
+        output = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed = 0 THEN (
+            SELECT CASE WHEN bool_or(s.node_id = '$output')
+                        THEN jsonb_object_agg(s.node_id, s.output) -> '$output'
+                        ELSE coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) END
+            FROM flowsync.steps s
+            JOIN flowsync.workflow_nodes n
+              ON n.workflow_id = e.workflow_id AND n.version = e.version
+             AND n.node_idx = s.node_idx
+            WHERE s.execution_id = e.id AND s.status = 'succeeded' AND n.is_leaf) END,
         error = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed > 0
                      THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
     FROM closed c
     WHERE e.id = c.execution_id;
     RETURN v_ready;
 END;
-$$;
+$_$;
 
 
 --
@@ -513,15 +504,23 @@ CREATE FUNCTION flowsync.claim_steps(p_worker text, p_queues text[], p_limit int
 DECLARE
     v_ids bigint[];
 BEGIN
-    WITH picked AS (
-        DELETE FROM flowsync.jobs j
-        WHERE j.step_id IN (
-            SELECT c.step_id FROM flowsync.jobs c
-            WHERE c.queue = ANY (p_queues) AND c.run_at <= p_now
-            ORDER BY c.run_at, c.step_id
+    -- Per queue, an ordered scan of jobs_claim_idx that stops after p_limit rows (an
+    -- `= ANY` over all queues would read and sort the whole backlog instead).
+    WITH candidates AS (
+        SELECT c.step_id, c.run_at
+        FROM unnest(p_queues) AS q(queue)
+        CROSS JOIN LATERAL (
+            SELECT j.step_id, j.run_at FROM flowsync.jobs j
+            WHERE j.queue = q.queue AND j.run_at <= p_now
+            ORDER BY j.run_at, j.step_id
             LIMIT p_limit
             FOR UPDATE SKIP LOCKED
-        )
+        ) c
+        ORDER BY c.run_at, c.step_id
+        LIMIT p_limit
+    ), picked AS (
+        DELETE FROM flowsync.jobs j USING candidates c
+        WHERE j.step_id = c.step_id
         RETURNING j.step_id
     )
     SELECT array_agg(step_id ORDER BY step_id) INTO v_ids FROM picked;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from flowsync import aio
 from flowsync.scheduler.config import SchedulerConfig
 from flowsync.scheduler.leader import Scheduler
 
@@ -18,4 +19,4 @@ async def _serve(dsn: str, config: SchedulerConfig) -> None:
 
 
 def run_scheduler(dsn: str, config: SchedulerConfig) -> None:
-    asyncio.run(_serve(dsn, config))
+    aio.run(_serve(dsn, config))

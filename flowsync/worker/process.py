@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from flowsync import aio
 from flowsync.actions import default_registry, load_actions_module
 from flowsync.worker.config import WorkerConfig
 from flowsync.worker.engine import Worker
@@ -22,4 +23,4 @@ async def _serve(dsn: str, config: WorkerConfig) -> None:
 def run_worker(dsn: str, config: WorkerConfig) -> None:
     if config.actions_module:
         load_actions_module(config.actions_module)
-    asyncio.run(_serve(dsn, config))
+    aio.run(_serve(dsn, config))

@@ -79,8 +79,16 @@ BEGIN
                       WHEN e.steps_failed + c.failed > 0 THEN 'failed'::flowsync.execution_status
                       ELSE 'succeeded'::flowsync.execution_status END,
         finished_at = CASE WHEN e.steps_open = c.closed THEN p_now END,
-        output = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed = 0
-                      THEN flowsync._execution_output(e.id, e.workflow_id, e.version) END,
+        -- (an inline subquery: a function call per finishing execution costs more)
+        output = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed = 0 THEN (
+            SELECT CASE WHEN bool_or(s.node_id = '$output')
+                        THEN jsonb_object_agg(s.node_id, s.output) -> '$output'
+                        ELSE coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) END
+            FROM flowsync.steps s
+            JOIN flowsync.workflow_nodes n
+              ON n.workflow_id = e.workflow_id AND n.version = e.version
+             AND n.node_idx = s.node_idx
+            WHERE s.execution_id = e.id AND s.status = 'succeeded' AND n.is_leaf) END,
         error = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed > 0
                      THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
     FROM closed c

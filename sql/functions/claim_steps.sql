@@ -11,15 +11,23 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_ids bigint[];
 BEGIN
-    WITH picked AS (
-        DELETE FROM flowsync.jobs j
-        WHERE j.step_id IN (
-            SELECT c.step_id FROM flowsync.jobs c
-            WHERE c.queue = ANY (p_queues) AND c.run_at <= p_now
-            ORDER BY c.run_at, c.step_id
+    -- Per queue, an ordered scan of jobs_claim_idx that stops after p_limit rows (an
+    -- `= ANY` over all queues would read and sort the whole backlog instead).
+    WITH candidates AS (
+        SELECT c.step_id, c.run_at
+        FROM unnest(p_queues) AS q(queue)
+        CROSS JOIN LATERAL (
+            SELECT j.step_id, j.run_at FROM flowsync.jobs j
+            WHERE j.queue = q.queue AND j.run_at <= p_now
+            ORDER BY j.run_at, j.step_id
             LIMIT p_limit
             FOR UPDATE SKIP LOCKED
-        )
+        ) c
+        ORDER BY c.run_at, c.step_id
+        LIMIT p_limit
+    ), picked AS (
+        DELETE FROM flowsync.jobs j USING candidates c
+        WHERE j.step_id = c.step_id
         RETURNING j.step_id
     )
     SELECT array_agg(step_id ORDER BY step_id) INTO v_ids FROM picked;
