@@ -214,6 +214,38 @@ def cmd_schema_snapshot(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the harness in bench/ (a source checkout), installing its extra on first use."""
+    import importlib
+    import importlib.util
+    import subprocess
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "bench" / "run.py").is_file():
+        raise CliError(f"bench: no bench/ next to {root / 'flowsync'} (use a source checkout)")
+    if importlib.util.find_spec("pgqueuer") is None:
+        pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+        extra = pyproject["project"]["optional-dependencies"]["bench"]
+        command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", *extra]
+        print(
+            f"flowsync bench: installing the bench extra into {sys.prefix}: "
+            f"pip install {' '.join(extra)}",
+            file=sys.stderr,
+        )
+        if subprocess.run(command, check=False).returncode != 0:
+            raise CliError("bench: installing the bench extra failed (pip's output is above)")
+        importlib.invalidate_caches()
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    # Imported by name: bench/ is not part of the package (and mypy checks only flowsync/).
+    harness: Any = importlib.import_module("bench.run")
+    code: int = harness.run_bench(
+        quick=args.quick, out=args.out, only=args.only, database_url=settings.database_url
+    )
+    return code
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
@@ -272,6 +304,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between retention passes (default 60; FLOWSYNC_RETENTION sets the age)",
     )
     add("schema-snapshot", cmd_schema_snapshot, "regenerate sql/schema.sql from the migrations")
+    bench = add(
+        "bench",
+        cmd_bench,
+        "benchmark the engine against PgQueuer and a minimal job table (bench/; starts its "
+        "own embedded Postgres unless FLOWSYNC_DATABASE_URL is set)",
+    )
+    bench.add_argument("--quick", action="store_true", help="smaller counts, one repetition")
+    bench.add_argument("--out", type=Path, help="results directory (default bench/out/<time>)")
+    bench.add_argument("--only", help="comma-separated measurement keys or key prefixes")
 
     api_key = add("api-key", lambda s, a: 0, "manage API keys")
     api_key_sub = api_key.add_subparsers(dest="api_key_command", required=True, metavar="ACTION")

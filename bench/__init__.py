@@ -1,0 +1,1 @@
+"""FlowSync's benchmark harness, outside the test suite: `bin/flowsync bench [--quick]`."""
