@@ -279,13 +279,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _run(conn: asyncpg.Connection[Any], args: argparse.Namespace, value: Any) -> int:
     try:
-        execution_id, created = await store.start_execution(
+        started = await store.start_execution(
             conn, args.name, value, idempotency_key=args.idempotency_key, version=args.version
         )
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
+    execution_id = started.id
     print(execution_id, flush=True)
-    if not created:
+    if not started.created:
         print("(already started with this idempotency key)", file=sys.stderr)
     if not args.wait:
         return 0

@@ -106,7 +106,7 @@ class ExecutionStartController(Controller):
 
         pool = request.app.state.pool
         try:
-            new_id, created = await store.start_execution(
+            started = await store.start_execution(
                 pool,
                 name,
                 params.input,
@@ -134,13 +134,10 @@ class ExecutionStartController(Controller):
                 f"of {name!r} with a different body; use a new key for a different request",
             ) from None
 
-        started = await store.get_execution(pool, new_id)
-        assert started is not None  # executions are never deleted while their start answers
-        row = started.execution
         return Response(
-            ExecutionStarted(row.id, row.workflow, row.version, row.status, created),
-            status_code=201 if created else 200,
-            headers={"Location": f"/executions/{row.id}"},
+            ExecutionStarted(started.id, name, started.version, started.status, started.created),
+            status_code=201 if started.created else 200,
+            headers={"Location": f"/executions/{started.id}"},
         )
 
 

@@ -82,6 +82,14 @@ _EXECUTION_COLUMNS = (
 )
 
 
+class StartedExecution(msgspec.Struct, frozen=True):
+    id: UUID
+    created: bool
+    """False: an earlier start with the same idempotency key is answered."""
+    version: int
+    status: str
+
+
 async def start_execution(
     db: Connection,
     workflow: str,
@@ -89,12 +97,12 @@ async def start_execution(
     *,
     idempotency_key: str | None = None,
     version: int | None = None,
-) -> tuple[UUID, bool]:
-    """(execution id, created). Raises WorkflowNotFound, WorkflowArchived, VersionNotFound,
-    IdempotencyConflict."""
+) -> StartedExecution:
+    """Raises WorkflowNotFound, WorkflowArchived, VersionNotFound, IdempotencyConflict."""
     try:
         row = await db.fetchrow(
-            "SELECT execution_id, created FROM flowsync.start_execution_ex($1, $2, $3, $4)",
+            "SELECT execution_id, created, version, status::text AS status "
+            "FROM flowsync.start_execution_ex($1, $2, $3, $4)",
             workflow,
             input,
             idempotency_key,
@@ -103,7 +111,7 @@ async def start_execution(
     except asyncpg.PostgresError as exc:
         raise translate(exc) from None
     assert row is not None
-    return row["execution_id"], row["created"]
+    return StartedExecution(row["execution_id"], row["created"], row["version"], row["status"])
 
 
 async def list_executions(

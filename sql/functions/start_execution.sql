@@ -10,8 +10,10 @@ CREATE OR REPLACE FUNCTION flowsync.start_execution_ex(
     p_idempotency_key  text DEFAULT NULL,
     p_version          integer DEFAULT NULL,
     p_now              timestamptz DEFAULT now()
-) RETURNS TABLE (execution_id uuid, created boolean)
+) RETURNS TABLE (execution_id uuid, created boolean, version integer,
+                status flowsync.execution_status)
 LANGUAGE plpgsql AS $$
+#variable_conflict use_column
 DECLARE
     v_workflow  flowsync.workflows;
     v_version   integer;
@@ -35,7 +37,7 @@ BEGIN
                 RAISE EXCEPTION 'idempotency key "%" was already used with a different request',
                     p_idempotency_key USING ERRCODE = 'FS004';
             END IF;
-            RETURN QUERY SELECT v_existing.id, false;
+            RETURN QUERY SELECT v_existing.id, false, v_existing.version, v_existing.status;
             RETURN;
         END IF;
     END IF;
@@ -91,7 +93,7 @@ BEGIN
     -- Wake workers: once per queue (and Postgres folds repeats within a transaction).
     PERFORM pg_notify('flowsync_jobs', q || ' ' || floor(extract(epoch FROM p_now) * 1000)::bigint)
     FROM unnest(v_queues) AS q;
-    RETURN QUERY SELECT v_id, true;
+    RETURN QUERY SELECT v_id, true, v_version, 'queued'::flowsync.execution_status;
 END;
 $$;
 

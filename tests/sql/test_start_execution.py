@@ -35,7 +35,7 @@ def test_same_idempotency_key_returns_the_same_execution(db: Db) -> None:
     again = db.conn.execute(
         "SELECT * FROM flowsync.start_execution_ex('fan', %s, 'k1')", (Jsonb({"x": 1}),)
     ).fetchone()
-    assert again == {"execution_id": first, "created": False}
+    assert again == {"execution_id": first, "created": False, "version": 1, "status": "queued"}
     assert db.conn.execute("SELECT count(*) AS n FROM flowsync.executions").fetchone() == {"n": 1}
 
 
