@@ -11,7 +11,8 @@ from rich.console import Console, RenderableType
 
 from flowsync import store
 from flowsync.cli import CliError
-from flowsync.cli_executions import (
+from flowsync.cli_executions import parse_execution_id, parse_input
+from flowsync.cli_render import (
     PlainProgress,
     dead_letters_table,
     error_summary,
@@ -19,8 +20,6 @@ from flowsync.cli_executions import (
     executions_table,
     exit_code,
     final_lines,
-    parse_execution_id,
-    parse_input,
     progress_view,
     step_duration,
     step_line,
