@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +13,7 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from tests.processes import FlowSyncProcess
 from tests.sql.conftest import Db
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -36,40 +33,11 @@ def wait_for(
         time.sleep(interval)
 
 
-class WorkerProcess:
-    """`python -m flowsync worker ...` with its log kept in a file for failing tests."""
+class WorkerProcess(FlowSyncProcess):
+    """`python -m flowsync worker ...`."""
 
     def __init__(self, dsn: str, log_dir: Path, *args: str, name: str = "worker") -> None:
-        self.log_path = log_dir / f"{name}-{time.monotonic_ns()}.log"
-        env = {
-            **os.environ,
-            "FLOWSYNC_DATABASE_URL": dsn,
-            "FLOWSYNC_LOG_FORMAT": "json",
-            "FLOWSYNC_LOG_LEVEL": "info",
-        }
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "flowsync", "worker", *args],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-
-    def signal(self, sig: signal.Signals) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-
-    def wait(self, timeout: float) -> int:
-        return self.proc.wait(timeout=timeout)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        super().__init__("worker", dsn, log_dir / f"{name}-{time.monotonic_ns()}.log", *args)
 
 
 class Engine(Db):

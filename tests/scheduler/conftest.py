@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,53 +12,19 @@ import pytest
 from psycopg.rows import dict_row
 
 from tests.e2e.conftest import wait_for
+from tests.processes import FlowSyncProcess
 from tests.sql.conftest import Db
 
 # How long a follower may take to replace a dead leader ("within a few seconds").
 TAKEOVER_SECONDS = 5.0
 
 
-class SchedulerProcess:
-    """`python -m flowsync scheduler ...` with its log kept in a file for failing tests."""
+class SchedulerProcess(FlowSyncProcess):
+    """`python -m flowsync scheduler ...`."""
 
     def __init__(self, dsn: str, log_dir: Path, *args: str, name: str) -> None:
         self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        env = {
-            **os.environ,
-            "FLOWSYNC_DATABASE_URL": dsn,
-            "FLOWSYNC_LOG_FORMAT": "json",
-            "FLOWSYNC_LOG_LEVEL": "info",
-        }
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "flowsync", "scheduler", *args],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def signal(self, sig: signal.Signals) -> None:
-        if self.alive():
-            self.proc.send_signal(sig)
-
-    def kill(self) -> None:
-        self.signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def wait(self, timeout: float) -> int:
-        return self.proc.wait(timeout=timeout)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        super().__init__("scheduler", dsn, log_dir / f"{name}.log", *args)
 
 
 class Cluster(Db):
