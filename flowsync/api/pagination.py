@@ -23,7 +23,12 @@ def decode_cursor(cursor: str | None, kind: type[T]) -> T | None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return msgspec.json.decode(raw, type=kind)
+        value = msgspec.json.decode(raw, type=kind)
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL in cursor")
+        if isinstance(value, int) and not -(2**31) <= value < 2**31:
+            raise ValueError("cursor out of range")
+        return value
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise ApiProblem(
             400,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
@@ -29,9 +30,21 @@ from flowsync.definition import (
     parse_definition,
     to_mermaid,
 )
+from flowsync.definition.model import NAME_PATTERN
 
 Limit = Annotated[int, QueryParameter(description="page size (1-500)")]
 Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
+
+
+MAX_VERSION = 2**31 - 1
+_NAME = re.compile(NAME_PATTERN)
+
+
+def known_shape(name: str, version: int | None = None) -> None:
+    """404 at once for a name or version no workflow can have (and that the database could
+    not even compare: NUL characters, numbers beyond its integer range)."""
+    if not _NAME.match(name) or (version is not None and not 1 <= version <= MAX_VERSION):
+        raise not_found(name, version)
 
 
 def not_found(name: str, version: int | None = None) -> ApiProblem:
@@ -109,6 +122,7 @@ class WorkflowController(Controller):
     async def get_workflow(
         self, request: Request[Any, Any, Any], name: FromPath[str]
     ) -> WorkflowOut:
+        known_shape(name)
         pool = request.app.state.pool
         summary = await store.get_workflow(pool, name)
         latest = await store.get_workflow_version(pool, name)
@@ -134,6 +148,7 @@ class WorkflowController(Controller):
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> VersionPage:
+        known_shape(name)
         pool = request.app.state.pool
         if await store.get_workflow(pool, name) is None:
             raise not_found(name)
@@ -152,6 +167,7 @@ class WorkflowController(Controller):
     async def get_version(
         self, request: Request[Any, Any, Any], name: FromPath[str], version: FromPath[int]
     ) -> VersionDetail:
+        known_shape(name, version)
         found = await store.get_workflow_version(request.app.state.pool, name, version)
         if found is None:
             raise not_found(name, version)
@@ -161,6 +177,7 @@ class WorkflowController(Controller):
 
     @delete("/{name:str}", guards=[requires("write")], status_code=200, summary="Archive")
     async def archive(self, request: Request[Any, Any, Any], name: FromPath[str]) -> ArchiveState:
+        known_shape(name)
         if not await store.set_workflow_archived(
             request.app.state.pool, name, True, request.auth.id
         ):
@@ -169,6 +186,7 @@ class WorkflowController(Controller):
 
     @post("/{name:str}/restore", guards=[requires("write")], status_code=200, summary="Restore")
     async def restore(self, request: Request[Any, Any, Any], name: FromPath[str]) -> ArchiveState:
+        known_shape(name)
         if not await store.set_workflow_archived(
             request.app.state.pool, name, False, request.auth.id
         ):
@@ -187,6 +205,7 @@ class WorkflowController(Controller):
         name: FromPath[str],
         version: FromQuery[int | None] = None,
     ) -> str:
+        known_shape(name, version)
         found = await store.get_workflow_version(request.app.state.pool, name, version)
         if found is None:
             raise not_found(name, version)
