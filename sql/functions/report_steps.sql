@@ -75,14 +75,16 @@ BEGIN
         RETURN;
     END IF;
 
-    INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
-    SELECT s.execution_id, s.id, s.attempt, coalesce(l.at, p_now), coalesce(l.level, 'info'),
-           coalesce(l.message, ''), coalesce(l.fields, '{}')
-    FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, logs jsonb)
-    JOIN flowsync.steps s ON s.id = x.step_id
-    CROSS JOIN LATERAL jsonb_to_recordset(x.logs)
-         AS l(at timestamptz, level text, message text, fields jsonb)
-    WHERE x.logs IS NOT NULL AND jsonb_array_length(x.logs) > 0 AND x.step_id = ANY (v_valid);
+    IF p_reports @? '$[*].logs[0]' THEN
+        INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
+        SELECT s.execution_id, s.id, s.attempt, coalesce(l.at, p_now), coalesce(l.level, 'info'),
+               coalesce(l.message, ''), coalesce(l.fields, '{}')
+        FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, logs jsonb)
+        JOIN flowsync.steps s ON s.id = x.step_id
+        CROSS JOIN LATERAL jsonb_to_recordset(x.logs)
+             AS l(at timestamptz, level text, message text, fields jsonb)
+        WHERE x.logs IS NOT NULL AND jsonb_array_length(x.logs) > 0 AND x.step_id = ANY (v_valid);
+    END IF;
 
     -- The common case, set-based: successes.
     WITH done AS (
@@ -97,71 +99,75 @@ BEGIN
     v_ended := v_succeeded;
 
     -- Failures and snoozes, one at a time (the uncommon path).
-    FOR v_report IN
-        SELECT * FROM jsonb_to_recordset(p_reports) AS x(
-            step_id bigint, kind text, error jsonb, retryable boolean, retry_after_ms bigint,
-            until timestamptz, state jsonb)
-        WHERE x.step_id = ANY (v_valid) AND x.step_id <> ALL (v_succeeded)
-        ORDER BY x.step_id
-    LOOP
-        SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = v_report.step_id;
-        SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-        JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-        WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
+    IF p_reports @? '$[*] ? (!exists(@.kind) || @.kind != "succeeded")' THEN
+        FOR v_report IN
+            SELECT * FROM jsonb_to_recordset(p_reports) AS x(
+                step_id bigint, kind text, error jsonb, retryable boolean, retry_after_ms bigint,
+                until timestamptz, state jsonb)
+            WHERE x.step_id = ANY (v_valid) AND x.step_id <> ALL (v_succeeded)
+            ORDER BY x.step_id
+        LOOP
+            SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = v_report.step_id;
+            SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
+            JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
+            WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
 
-        IF v_report.kind = 'snoozed' THEN
-            v_run_at := coalesce(v_report.until, p_now);
-            UPDATE flowsync.steps s
-            SET status = 'queued', state = v_report.state, attempt = s.attempt - 1,
-                lease_expires_at = NULL, run_at = v_run_at, queued_at = p_now
-            WHERE s.id = v_step.id;
-            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-            INSERT INTO flowsync.step_attempts
-                (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-                 ended_at)
-            VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
-                    jsonb_build_object('until', v_run_at), p_worker, v_step.queued_at,
-                    v_step.started_at, p_now);
-            v_jobs := v_jobs || v_step.id;
+            IF v_report.kind = 'snoozed' THEN
+                v_run_at := coalesce(v_report.until, p_now);
+                UPDATE flowsync.steps s
+                SET status = 'queued', state = v_report.state, attempt = s.attempt - 1,
+                    lease_expires_at = NULL, run_at = v_run_at, queued_at = p_now
+                WHERE s.id = v_step.id;
+                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+                INSERT INTO flowsync.step_attempts
+                    (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+                     ended_at)
+                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
+                        jsonb_build_object('until', v_run_at), p_worker, v_step.queued_at,
+                        v_step.started_at, p_now);
+                v_jobs := v_jobs || v_step.id;
 
-        ELSIF v_report.kind = 'failed' AND coalesce(v_report.retryable, true)
-              AND v_step.attempt < v_node.max_attempts THEN
-            v_run_at := p_now + flowsync._retry_delay(
-                v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
-                v_node.jitter, v_step.attempt, v_report.retry_after_ms);
-            UPDATE flowsync.steps s
-            SET status = 'queued', error = v_report.error, lease_expires_at = NULL,
-                run_at = v_run_at, queued_at = p_now
-            WHERE s.id = v_step.id;
-            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-            INSERT INTO flowsync.step_attempts
-                (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-                 ended_at)
-            VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', v_report.error, p_worker,
-                    v_step.queued_at, v_step.started_at, p_now);
-            v_jobs := v_jobs || v_step.id;
+            ELSIF v_report.kind = 'failed' AND coalesce(v_report.retryable, true)
+                  AND v_step.attempt < v_node.max_attempts THEN
+                v_run_at := p_now + flowsync._retry_delay(
+                    v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
+                    v_node.jitter, v_step.attempt, v_report.retry_after_ms);
+                UPDATE flowsync.steps s
+                SET status = 'queued', error = v_report.error, lease_expires_at = NULL,
+                    run_at = v_run_at, queued_at = p_now
+                WHERE s.id = v_step.id;
+                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+                INSERT INTO flowsync.step_attempts
+                    (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+                     ended_at)
+                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', v_report.error, p_worker,
+                        v_step.queued_at, v_step.started_at, p_now);
+                v_jobs := v_jobs || v_step.id;
 
-        ELSIF v_report.kind = 'failed' THEN
-            -- Not retryable: failed. Retryable but out of attempts: dead.
-            UPDATE flowsync.steps s
-            SET status = CASE WHEN coalesce(v_report.retryable, true) THEN 'dead'
-                              ELSE 'failed' END::flowsync.step_status,
-                error = v_report.error, lease_expires_at = NULL, finished_at = p_now
-            WHERE s.id = v_step.id;
-            INSERT INTO flowsync.step_attempts
-                (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-                 ended_at)
-            VALUES (v_step.id, v_step.execution_id, v_step.attempt,
-                    CASE WHEN coalesce(v_report.retryable, true) THEN 'dead' ELSE 'failed' END,
-                    v_report.error, p_worker, v_step.queued_at, v_step.started_at, p_now);
-            v_ended := v_ended || v_step.id;
-        ELSE
-            RAISE EXCEPTION 'report for step %: unknown kind "%"', v_report.step_id, v_report.kind
-                USING ERRCODE = 'invalid_parameter_value';
-        END IF;
-    END LOOP;
+            ELSIF v_report.kind = 'failed' THEN
+                -- Not retryable: failed. Retryable but out of attempts: dead.
+                UPDATE flowsync.steps s
+                SET status = CASE WHEN coalesce(v_report.retryable, true) THEN 'dead'
+                                  ELSE 'failed' END::flowsync.step_status,
+                    error = v_report.error, lease_expires_at = NULL, finished_at = p_now
+                WHERE s.id = v_step.id;
+                INSERT INTO flowsync.step_attempts
+                    (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
+                     ended_at)
+                VALUES (v_step.id, v_step.execution_id, v_step.attempt,
+                        CASE WHEN coalesce(v_report.retryable, true) THEN 'dead' ELSE 'failed' END,
+                        v_report.error, p_worker, v_step.queued_at, v_step.started_at, p_now);
+                v_ended := v_ended || v_step.id;
+            ELSE
+                RAISE EXCEPTION 'report for step %: unknown kind "%"', v_report.step_id, v_report.kind
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END LOOP;
+    END IF;
 
-    PERFORM flowsync._notify_jobs(v_jobs);
+    IF cardinality(v_jobs) > 0 THEN
+        PERFORM flowsync._notify_jobs(v_jobs);
+    END IF;
     RETURN QUERY SELECT * FROM flowsync._dispatch(
         flowsync._settle(v_ended, p_now), p_worker, p_queues, p_limit, p_lease_ms, p_now);
     GET DIAGNOSTICS v_handed = ROW_COUNT;
