@@ -189,6 +189,87 @@ CREATE FUNCTION flowsync._execution_error(p_execution_id uuid, p_workflow_id big
 $$;
 
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: steps; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.steps (
+    id bigint NOT NULL,
+    execution_id uuid NOT NULL,
+    node_idx integer NOT NULL,
+    node_id text NOT NULL,
+    status flowsync.step_status DEFAULT 'pending'::flowsync.step_status NOT NULL,
+    attempt integer DEFAULT 0 NOT NULL,
+    deps_succeeded integer DEFAULT 0 NOT NULL,
+    deps_failed integer DEFAULT 0 NOT NULL,
+    deps_skipped integer DEFAULT 0 NOT NULL,
+    outcome jsonb,
+    output jsonb,
+    error jsonb,
+    state jsonb,
+    lease_token uuid,
+    lease_expires_at timestamp with time zone,
+    worker_id text,
+    run_at timestamp with time zone,
+    queued_at timestamp with time zone,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT steps_counters_chk CHECK (((attempt >= 0) AND (deps_succeeded >= 0) AND (deps_failed >= 0) AND (deps_skipped >= 0))),
+    CONSTRAINT steps_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.step_status, 'failed'::flowsync.step_status, 'skipped'::flowsync.step_status, 'cancelled'::flowsync.step_status, 'dead'::flowsync.step_status])) = (finished_at IS NOT NULL))),
+    CONSTRAINT steps_running_lease_chk CHECK (((status = 'running'::flowsync.step_status) = ((lease_expires_at IS NOT NULL) AND (lease_token IS NOT NULL))))
+);
+
+
+--
+-- Name: _fail_attempt(flowsync.steps, jsonb, boolean, bigint, text, boolean, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._fail_attempt(p_step flowsync.steps, p_error jsonb, p_retryable boolean, p_retry_after_ms bigint, p_retry_outcome text, p_revoke boolean, p_now timestamp with time zone) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_node   flowsync.workflow_nodes;
+    v_retry  boolean;
+    v_run_at timestamptz;
+BEGIN
+    SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
+    JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
+    WHERE e.id = p_step.execution_id AND n.node_idx = p_step.node_idx;
+    v_retry := p_retryable AND p_step.attempt < v_node.max_attempts;
+
+    IF v_retry THEN
+        v_run_at := p_now + flowsync._retry_delay(
+            v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
+            v_node.jitter, p_step.attempt, p_retry_after_ms);
+        UPDATE flowsync.steps s
+        SET status = 'queued', error = p_error, lease_expires_at = NULL,
+            lease_token = CASE WHEN p_revoke THEN NULL ELSE s.lease_token END,
+            run_at = v_run_at, queued_at = p_now
+        WHERE s.id = p_step.id;
+        INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (p_step.id, v_node.queue, v_run_at);
+    ELSE
+        UPDATE flowsync.steps s
+        SET status = CASE WHEN p_retryable THEN 'dead' ELSE 'failed' END::flowsync.step_status,
+            error = p_error, lease_expires_at = NULL,
+            lease_token = CASE WHEN p_revoke THEN NULL ELSE s.lease_token END,
+            finished_at = p_now
+        WHERE s.id = p_step.id;
+    END IF;
+
+    INSERT INTO flowsync.step_attempts
+        (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at, ended_at)
+    VALUES (p_step.id, p_step.execution_id, p_step.attempt,
+            CASE WHEN v_retry THEN p_retry_outcome WHEN p_retryable THEN 'dead' ELSE 'failed' END,
+            p_error, p_step.worker_id, p_step.queued_at, p_step.started_at, p_now);
+    RETURN v_retry;
+END;
+$$;
+
+
 --
 -- Name: _join_decision(flowsync.join_rule, integer, integer, integer, integer); Type: FUNCTION; Schema: flowsync; Owner: -
 --
@@ -1158,11 +1239,11 @@ BEGIN
             ORDER BY x.step_id
         LOOP
             SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = v_report.step_id;
-            SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-            JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-            WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
 
             IF v_report.kind = 'snoozed' THEN
+                SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
+                JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
+                WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
                 v_run_at := coalesce(v_report.until, p_now);
                 UPDATE flowsync.steps s
                 SET status = 'queued', state = v_report.state, attempt = s.attempt - 1,
@@ -1177,37 +1258,13 @@ BEGIN
                         v_step.started_at, p_now);
                 v_jobs := v_jobs || v_step.id;
 
-            ELSIF v_report.kind = 'failed' AND coalesce(v_report.retryable, true)
-                  AND v_step.attempt < v_node.max_attempts THEN
-                v_run_at := p_now + flowsync._retry_delay(
-                    v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
-                    v_node.jitter, v_step.attempt, v_report.retry_after_ms);
-                UPDATE flowsync.steps s
-                SET status = 'queued', error = v_report.error, lease_expires_at = NULL,
-                    run_at = v_run_at, queued_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-                     ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', v_report.error, p_worker,
-                        v_step.queued_at, v_step.started_at, p_now);
-                v_jobs := v_jobs || v_step.id;
-
             ELSIF v_report.kind = 'failed' THEN
-                -- Not retryable: failed. Retryable but out of attempts: dead.
-                UPDATE flowsync.steps s
-                SET status = CASE WHEN coalesce(v_report.retryable, true) THEN 'dead'
-                                  ELSE 'failed' END::flowsync.step_status,
-                    error = v_report.error, lease_expires_at = NULL, finished_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-                     ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt,
-                        CASE WHEN coalesce(v_report.retryable, true) THEN 'dead' ELSE 'failed' END,
-                        v_report.error, p_worker, v_step.queued_at, v_step.started_at, p_now);
-                v_ended := v_ended || v_step.id;
+                IF flowsync._fail_attempt(v_step, v_report.error, coalesce(v_report.retryable, true),
+                                          v_report.retry_after_ms, 'retry', false, p_now) THEN
+                    v_jobs := v_jobs || v_step.id;
+                ELSE
+                    v_ended := v_ended || v_step.id;
+                END IF;
             ELSE
                 RAISE EXCEPTION 'report for step %: unknown kind "%"', v_report.step_id, v_report.kind
                     USING ERRCODE = 'invalid_parameter_value';
@@ -1242,9 +1299,7 @@ DECLARE
     v_candidates bigint[];
     v_locked     uuid[];
     v_step       flowsync.steps;
-    v_node       flowsync.workflow_nodes;
     v_error      jsonb;
-    v_run_at     timestamptz;
     v_jobs       bigint[] := '{}';
     v_ended      bigint[] := '{}';
     v_count      integer := 0;
@@ -1273,40 +1328,18 @@ BEGIN
         ORDER BY s.id
         FOR UPDATE SKIP LOCKED
     LOOP
-        SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-        JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-        WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
-
         v_error := jsonb_build_object(
             'type', 'LeaseExpired',
             'message', format('worker %s stopped reporting; its lease expired at %s',
                               v_step.worker_id, v_step.lease_expires_at),
             'worker_id', v_step.worker_id);
         v_count := v_count + 1;
-
-        IF v_step.attempt < v_node.max_attempts THEN
-            v_run_at := p_now + flowsync._retry_delay(
-                v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
-                v_node.jitter, v_step.attempt);
-            UPDATE flowsync.steps s
-            SET status = 'queued', error = v_error, lease_token = NULL, lease_expires_at = NULL,
-                run_at = v_run_at, queued_at = p_now
-            WHERE s.id = v_step.id;
-            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+        -- The lost attempt counts against the budget; the old token is revoked.
+        IF flowsync._fail_attempt(v_step, v_error, true, NULL, 'lease_expired', true, p_now) THEN
             v_jobs := v_jobs || v_step.id;
         ELSE
-            UPDATE flowsync.steps s
-            SET status = 'dead', error = v_error, lease_token = NULL, lease_expires_at = NULL,
-                finished_at = p_now
-            WHERE s.id = v_step.id;
             v_ended := v_ended || v_step.id;
         END IF;
-        INSERT INTO flowsync.step_attempts
-            (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-             ended_at)
-        VALUES (v_step.id, v_step.execution_id, v_step.attempt,
-                CASE WHEN v_step.attempt < v_node.max_attempts THEN 'lease_expired' ELSE 'dead' END,
-                v_error, v_step.worker_id, v_step.queued_at, v_step.started_at, p_now);
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);
@@ -1726,10 +1759,6 @@ END;
 $$;
 
 
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
 --
 -- Name: triggers; Type: TABLE; Schema: flowsync; Owner: -
 --
@@ -1933,37 +1962,6 @@ CREATE TABLE flowsync.executions (
     CONSTRAINT executions_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.execution_status, 'failed'::flowsync.execution_status, 'cancelled'::flowsync.execution_status])) = (finished_at IS NOT NULL))),
     CONSTRAINT executions_idempotency_key_chk CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
     CONSTRAINT executions_started_chk CHECK (((status = 'queued'::flowsync.execution_status) OR (started_at IS NOT NULL) OR (status = 'cancelled'::flowsync.execution_status)))
-);
-
-
---
--- Name: steps; Type: TABLE; Schema: flowsync; Owner: -
---
-
-CREATE TABLE flowsync.steps (
-    id bigint NOT NULL,
-    execution_id uuid NOT NULL,
-    node_idx integer NOT NULL,
-    node_id text NOT NULL,
-    status flowsync.step_status DEFAULT 'pending'::flowsync.step_status NOT NULL,
-    attempt integer DEFAULT 0 NOT NULL,
-    deps_succeeded integer DEFAULT 0 NOT NULL,
-    deps_failed integer DEFAULT 0 NOT NULL,
-    deps_skipped integer DEFAULT 0 NOT NULL,
-    outcome jsonb,
-    output jsonb,
-    error jsonb,
-    state jsonb,
-    lease_token uuid,
-    lease_expires_at timestamp with time zone,
-    worker_id text,
-    run_at timestamp with time zone,
-    queued_at timestamp with time zone,
-    started_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    CONSTRAINT steps_counters_chk CHECK (((attempt >= 0) AND (deps_succeeded >= 0) AND (deps_failed >= 0) AND (deps_skipped >= 0))),
-    CONSTRAINT steps_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.step_status, 'failed'::flowsync.step_status, 'skipped'::flowsync.step_status, 'cancelled'::flowsync.step_status, 'dead'::flowsync.step_status])) = (finished_at IS NOT NULL))),
-    CONSTRAINT steps_running_lease_chk CHECK (((status = 'running'::flowsync.step_status) = ((lease_expires_at IS NOT NULL) AND (lease_token IS NOT NULL))))
 );
 
 

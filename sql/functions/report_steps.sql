@@ -108,11 +108,11 @@ BEGIN
             ORDER BY x.step_id
         LOOP
             SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = v_report.step_id;
-            SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-            JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-            WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
 
             IF v_report.kind = 'snoozed' THEN
+                SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
+                JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
+                WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
                 v_run_at := coalesce(v_report.until, p_now);
                 UPDATE flowsync.steps s
                 SET status = 'queued', state = v_report.state, attempt = s.attempt - 1,
@@ -127,37 +127,13 @@ BEGIN
                         v_step.started_at, p_now);
                 v_jobs := v_jobs || v_step.id;
 
-            ELSIF v_report.kind = 'failed' AND coalesce(v_report.retryable, true)
-                  AND v_step.attempt < v_node.max_attempts THEN
-                v_run_at := p_now + flowsync._retry_delay(
-                    v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
-                    v_node.jitter, v_step.attempt, v_report.retry_after_ms);
-                UPDATE flowsync.steps s
-                SET status = 'queued', error = v_report.error, lease_expires_at = NULL,
-                    run_at = v_run_at, queued_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-                     ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'retry', v_report.error, p_worker,
-                        v_step.queued_at, v_step.started_at, p_now);
-                v_jobs := v_jobs || v_step.id;
-
             ELSIF v_report.kind = 'failed' THEN
-                -- Not retryable: failed. Retryable but out of attempts: dead.
-                UPDATE flowsync.steps s
-                SET status = CASE WHEN coalesce(v_report.retryable, true) THEN 'dead'
-                                  ELSE 'failed' END::flowsync.step_status,
-                    error = v_report.error, lease_expires_at = NULL, finished_at = p_now
-                WHERE s.id = v_step.id;
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-                     ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt,
-                        CASE WHEN coalesce(v_report.retryable, true) THEN 'dead' ELSE 'failed' END,
-                        v_report.error, p_worker, v_step.queued_at, v_step.started_at, p_now);
-                v_ended := v_ended || v_step.id;
+                IF flowsync._fail_attempt(v_step, v_report.error, coalesce(v_report.retryable, true),
+                                          v_report.retry_after_ms, 'retry', false, p_now) THEN
+                    v_jobs := v_jobs || v_step.id;
+                ELSE
+                    v_ended := v_ended || v_step.id;
+                END IF;
             ELSE
                 RAISE EXCEPTION 'report for step %: unknown kind "%"', v_report.step_id, v_report.kind
                     USING ERRCODE = 'invalid_parameter_value';

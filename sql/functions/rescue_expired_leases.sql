@@ -11,9 +11,7 @@ DECLARE
     v_candidates bigint[];
     v_locked     uuid[];
     v_step       flowsync.steps;
-    v_node       flowsync.workflow_nodes;
     v_error      jsonb;
-    v_run_at     timestamptz;
     v_jobs       bigint[] := '{}';
     v_ended      bigint[] := '{}';
     v_count      integer := 0;
@@ -42,40 +40,18 @@ BEGIN
         ORDER BY s.id
         FOR UPDATE SKIP LOCKED
     LOOP
-        SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-        JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-        WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
-
         v_error := jsonb_build_object(
             'type', 'LeaseExpired',
             'message', format('worker %s stopped reporting; its lease expired at %s',
                               v_step.worker_id, v_step.lease_expires_at),
             'worker_id', v_step.worker_id);
         v_count := v_count + 1;
-
-        IF v_step.attempt < v_node.max_attempts THEN
-            v_run_at := p_now + flowsync._retry_delay(
-                v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
-                v_node.jitter, v_step.attempt);
-            UPDATE flowsync.steps s
-            SET status = 'queued', error = v_error, lease_token = NULL, lease_expires_at = NULL,
-                run_at = v_run_at, queued_at = p_now
-            WHERE s.id = v_step.id;
-            INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
+        -- The lost attempt counts against the budget; the old token is revoked.
+        IF flowsync._fail_attempt(v_step, v_error, true, NULL, 'lease_expired', true, p_now) THEN
             v_jobs := v_jobs || v_step.id;
         ELSE
-            UPDATE flowsync.steps s
-            SET status = 'dead', error = v_error, lease_token = NULL, lease_expires_at = NULL,
-                finished_at = p_now
-            WHERE s.id = v_step.id;
             v_ended := v_ended || v_step.id;
         END IF;
-        INSERT INTO flowsync.step_attempts
-            (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-             ended_at)
-        VALUES (v_step.id, v_step.execution_id, v_step.attempt,
-                CASE WHEN v_step.attempt < v_node.max_attempts THEN 'lease_expired' ELSE 'dead' END,
-                v_error, v_step.worker_id, v_step.queued_at, v_step.started_at, p_now);
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);
