@@ -477,13 +477,16 @@ BEGIN
     WITH closed AS (
         SELECT s.execution_id,
                count(*)::int AS closed,
-               (count(*) FILTER (WHERE s.status IN ('failed', 'dead')
-                                   AND NOT n.continue_on_failure))::int AS failed
+               -- (the node is read only for a step that failed: rare)
+               (count(*) FILTER (WHERE CASE WHEN s.status IN ('failed', 'dead') THEN NOT (
+                   SELECT n.continue_on_failure
+                   FROM flowsync.executions x
+                   JOIN flowsync.workflow_nodes n
+                     ON n.workflow_id = x.workflow_id AND n.version = x.version
+                    AND n.node_idx = s.node_idx
+                   WHERE x.id = s.execution_id) ELSE false END))::int AS failed
         FROM unnest(v_closed) AS c(id)
         JOIN flowsync.steps s ON s.id = c.id
-        JOIN flowsync.executions x ON x.id = s.execution_id
-        JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = x.workflow_id AND n.version = x.version AND n.node_idx = s.node_idx
         GROUP BY s.execution_id
     )
     UPDATE flowsync.executions e
@@ -982,9 +985,11 @@ DECLARE
 BEGIN
     SELECT array_agg(x.id) INTO v_ids FROM (
         SELECT e.id FROM flowsync.executions e
-        WHERE e.finished_at < p_older_than
+        -- Oldest created first, through executions_created_at_idx (no index reads
+        -- finished_at: finishing an execution stays a HOT update).
+        WHERE e.created_at < p_older_than AND e.finished_at < p_older_than
           AND e.status IN ('succeeded', 'failed', 'cancelled')
-        ORDER BY e.finished_at
+        ORDER BY e.created_at, e.id
         LIMIT p_limit
         FOR UPDATE SKIP LOCKED
     ) x;
@@ -1153,6 +1158,7 @@ CREATE FUNCTION flowsync.report_steps(p_worker text, p_reports jsonb, p_queues t
 DECLARE
     v_ids       bigint[];
     v_valid     bigint[];
+    v_results   text[];
     v_succeeded bigint[];
     v_ended     bigint[] := '{}';
     v_jobs      bigint[] := '{}';
@@ -1176,28 +1182,33 @@ BEGIN
     ORDER BY e.id
     FOR UPDATE;
 
-    RETURN QUERY
+    -- Classify every report, locking the reported steps in id order; the ones that count
+    -- (running under the report's token) go on.
     WITH reports AS (
         SELECT * FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
     ), current AS (
         SELECT s.id, s.status, s.lease_token
         FROM unnest(v_ids) AS r(id) JOIN flowsync.steps s ON s.id = r.id
         ORDER BY s.id FOR UPDATE OF s
+    ), classified AS (
+        SELECT r.step_id,
+               CASE WHEN c.id IS NULL THEN 'unknown'
+                    WHEN c.status = 'running' AND c.lease_token = r.token THEN 'ok'
+                    WHEN c.lease_token = r.token THEN 'duplicate'
+                    ELSE 'stale' END AS result
+        FROM reports r LEFT JOIN current c ON c.id = r.step_id
     )
-    SELECT CASE WHEN c.id IS NULL THEN 'unknown'
-                WHEN c.status = 'running' AND c.lease_token = r.token THEN 'ok'
-                WHEN c.lease_token = r.token THEN 'duplicate'
-                ELSE 'stale' END,
-           r.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text, NULL::text, NULL::jsonb,
-           NULL::integer, NULL::integer, NULL::uuid, NULL::integer, NULL::jsonb, NULL::jsonb,
-           NULL::jsonb
-    FROM reports r LEFT JOIN current c ON c.id = r.step_id
-    ORDER BY r.step_id;
+    SELECT array_agg(step_id ORDER BY step_id), array_agg(result ORDER BY step_id),
+           array_agg(step_id) FILTER (WHERE result = 'ok')
+    INTO v_ids, v_results, v_valid
+    FROM classified;
 
-    -- Reports that count: the step is running under the report's token.
-    SELECT array_agg(s.id) INTO v_valid
-    FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
-    JOIN flowsync.steps s ON s.id = x.step_id AND s.status = 'running' AND s.lease_token = x.token;
+    RETURN QUERY
+    SELECT x.result, x.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text, NULL::text,
+           NULL::jsonb, NULL::integer, NULL::integer, NULL::uuid, NULL::integer, NULL::jsonb,
+           NULL::jsonb, NULL::jsonb
+    FROM unnest(v_results, v_ids) AS x(result, step_id);
+
     IF v_valid IS NULL THEN
         IF p_worker IS NOT NULL AND p_limit > 0 THEN
             RETURN QUERY SELECT * FROM flowsync.claim_steps(
@@ -1962,7 +1973,8 @@ CREATE TABLE flowsync.executions (
     CONSTRAINT executions_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.execution_status, 'failed'::flowsync.execution_status, 'cancelled'::flowsync.execution_status])) = (finished_at IS NOT NULL))),
     CONSTRAINT executions_idempotency_key_chk CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
     CONSTRAINT executions_started_chk CHECK (((status = 'queued'::flowsync.execution_status) OR (started_at IS NOT NULL) OR (status = 'cancelled'::flowsync.execution_status)))
-);
+)
+WITH (fillfactor='70');
 
 
 --
@@ -2639,24 +2651,10 @@ CREATE INDEX execution_events_execution_idx ON flowsync.execution_events USING b
 
 
 --
--- Name: executions_active_idx; Type: INDEX; Schema: flowsync; Owner: -
---
-
-CREATE INDEX executions_active_idx ON flowsync.executions USING btree (status, created_at) WHERE (status = ANY (ARRAY['queued'::flowsync.execution_status, 'running'::flowsync.execution_status]));
-
-
---
 -- Name: executions_created_at_idx; Type: INDEX; Schema: flowsync; Owner: -
 --
 
 CREATE INDEX executions_created_at_idx ON flowsync.executions USING btree (created_at DESC, id DESC);
-
-
---
--- Name: executions_finished_at_idx; Type: INDEX; Schema: flowsync; Owner: -
---
-
-CREATE INDEX executions_finished_at_idx ON flowsync.executions USING btree (finished_at) WHERE (finished_at IS NOT NULL);
 
 
 --

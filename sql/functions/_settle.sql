@@ -63,13 +63,16 @@ BEGIN
     WITH closed AS (
         SELECT s.execution_id,
                count(*)::int AS closed,
-               (count(*) FILTER (WHERE s.status IN ('failed', 'dead')
-                                   AND NOT n.continue_on_failure))::int AS failed
+               -- (the node is read only for a step that failed: rare)
+               (count(*) FILTER (WHERE CASE WHEN s.status IN ('failed', 'dead') THEN NOT (
+                   SELECT n.continue_on_failure
+                   FROM flowsync.executions x
+                   JOIN flowsync.workflow_nodes n
+                     ON n.workflow_id = x.workflow_id AND n.version = x.version
+                    AND n.node_idx = s.node_idx
+                   WHERE x.id = s.execution_id) ELSE false END))::int AS failed
         FROM unnest(v_closed) AS c(id)
         JOIN flowsync.steps s ON s.id = c.id
-        JOIN flowsync.executions x ON x.id = s.execution_id
-        JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = x.workflow_id AND n.version = x.version AND n.node_idx = s.node_idx
         GROUP BY s.execution_id
     )
     UPDATE flowsync.executions e

@@ -13,9 +13,11 @@ DECLARE
 BEGIN
     SELECT array_agg(x.id) INTO v_ids FROM (
         SELECT e.id FROM flowsync.executions e
-        WHERE e.finished_at < p_older_than
+        -- Oldest created first, through executions_created_at_idx (no index reads
+        -- finished_at: finishing an execution stays a HOT update).
+        WHERE e.created_at < p_older_than AND e.finished_at < p_older_than
           AND e.status IN ('succeeded', 'failed', 'cancelled')
-        ORDER BY e.finished_at
+        ORDER BY e.created_at, e.id
         LIMIT p_limit
         FOR UPDATE SKIP LOCKED
     ) x;

@@ -22,6 +22,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_ids       bigint[];
     v_valid     bigint[];
+    v_results   text[];
     v_succeeded bigint[];
     v_ended     bigint[] := '{}';
     v_jobs      bigint[] := '{}';
@@ -45,28 +46,33 @@ BEGIN
     ORDER BY e.id
     FOR UPDATE;
 
-    RETURN QUERY
+    -- Classify every report, locking the reported steps in id order; the ones that count
+    -- (running under the report's token) go on.
     WITH reports AS (
         SELECT * FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
     ), current AS (
         SELECT s.id, s.status, s.lease_token
         FROM unnest(v_ids) AS r(id) JOIN flowsync.steps s ON s.id = r.id
         ORDER BY s.id FOR UPDATE OF s
+    ), classified AS (
+        SELECT r.step_id,
+               CASE WHEN c.id IS NULL THEN 'unknown'
+                    WHEN c.status = 'running' AND c.lease_token = r.token THEN 'ok'
+                    WHEN c.lease_token = r.token THEN 'duplicate'
+                    ELSE 'stale' END AS result
+        FROM reports r LEFT JOIN current c ON c.id = r.step_id
     )
-    SELECT CASE WHEN c.id IS NULL THEN 'unknown'
-                WHEN c.status = 'running' AND c.lease_token = r.token THEN 'ok'
-                WHEN c.lease_token = r.token THEN 'duplicate'
-                ELSE 'stale' END,
-           r.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text, NULL::text, NULL::jsonb,
-           NULL::integer, NULL::integer, NULL::uuid, NULL::integer, NULL::jsonb, NULL::jsonb,
-           NULL::jsonb
-    FROM reports r LEFT JOIN current c ON c.id = r.step_id
-    ORDER BY r.step_id;
+    SELECT array_agg(step_id ORDER BY step_id), array_agg(result ORDER BY step_id),
+           array_agg(step_id) FILTER (WHERE result = 'ok')
+    INTO v_ids, v_results, v_valid
+    FROM classified;
 
-    -- Reports that count: the step is running under the report's token.
-    SELECT array_agg(s.id) INTO v_valid
-    FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
-    JOIN flowsync.steps s ON s.id = x.step_id AND s.status = 'running' AND s.lease_token = x.token;
+    RETURN QUERY
+    SELECT x.result, x.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text, NULL::text,
+           NULL::jsonb, NULL::integer, NULL::integer, NULL::uuid, NULL::integer, NULL::jsonb,
+           NULL::jsonb, NULL::jsonb
+    FROM unnest(v_results, v_ids) AS x(result, step_id);
+
     IF v_valid IS NULL THEN
         IF p_worker IS NOT NULL AND p_limit > 0 THEN
             RETURN QUERY SELECT * FROM flowsync.claim_steps(
