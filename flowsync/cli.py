@@ -177,9 +177,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         raise CliError("--queues: name at least one queue")
     if args.concurrency < 1:
         raise CliError("--concurrency: must be at least 1")
+    if args.pipeline < 1:
+        raise CliError("--pipeline: must be at least 1")
     config = WorkerConfig(
         queues=queues,
         concurrency=args.concurrency,
+        pipeline=args.pipeline,
         lease_seconds=args.lease,
         grace_seconds=args.grace,
         poll_seconds=args.poll,
@@ -280,6 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = add("worker", cmd_worker, "run steps: claim, run actions, report")
     worker.add_argument("--queues", default="default", help="comma-separated (default: default)")
     worker.add_argument("--concurrency", type=int, default=10, help="steps at once (default 10)")
+    worker.add_argument(
+        "--pipeline",
+        type=int,
+        default=2,
+        help="claim/report round trips in flight at once (default 2)",
+    )
     worker.add_argument("--actions", help="module or .py file of custom @action functions")
     worker.add_argument("--lease", type=float, default=30.0, help="lease seconds (default 30)")
     worker.add_argument(

@@ -8,7 +8,10 @@ import msgspec
 class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
     queues: tuple[str, ...] = ("default",)
     concurrency: int = 10
-    """Steps run at once; also the most a claim asks for."""
+    """Steps run at once; also the most that claims in flight ask for together."""
+    pipeline: int = 2
+    """Claim/report round trips in flight at once. Two let the database work on one batch
+    while this process runs the other: with fast steps, throughput nearly doubles."""
     lease_seconds: float = 30.0
     """A step whose worker stops heartbeating for this long is given to another worker."""
     grace_seconds: float = 30.0

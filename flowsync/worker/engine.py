@@ -1,6 +1,6 @@
 """The worker: one loop that claims and reports, step tasks that run actions, heartbeats.
 
-    listener ──wake──▶ ┌──────────── main loop (the only caller of claim/report) ───────────┐
+    listener ──wake──▶ ┌──────────── main loop (the only one to start claims/reports) ─────┐
     timers   ──wake──▶ │ reports waiting?  → report_steps (batch) → next steps handed back │
                        │ free slots?       → claim_steps(free)                             │
                        │ otherwise         → sleep until woken, a job falls due, or poll   │
@@ -9,9 +9,12 @@
                                   step tasks (≤ concurrency) ◀──────┘
     heartbeat task: extends our leases; cancels tasks whose lease we lost.
 
-Only the main loop claims, so "which steps does this worker hold" is always known exactly:
-when a report's answer is lost (the connection dropped after the commit), the steps that
-answer handed to us are released at once instead of waiting out their lease.
+Up to `pipeline` round trips are in flight at once, each holding an even share of the free
+slots, so the database works on one batch while this process runs another. Only the main
+loop starts them, so "which steps does this worker hold" is always known exactly: when a
+call's answer is lost (the connection dropped after the commit), the steps that answer
+handed to us are released, once no other call is in flight, instead of waiting out their
+lease.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import asyncpg
@@ -79,6 +82,10 @@ class Worker:
         self._to_release: list[StepClaim] = []
         self._lost: set[int] = set()  # steps whose lease we no longer hold
         self._activity = asyncio.Event()
+        self._calls: set[asyncio.Task[None]] = set()  # claim/report round trips in flight
+        self._reserved = 0  # slots promised to the calls in flight
+        self._reconcile = False  # a retried call may have leased steps we never heard of
+        self._failure: BaseException | None = None  # a call in flight failed for good
         self._maybe_ready = True
         self._wake_at = 0.0  # monotonic time at which to look for due jobs again
         self._wakes = 0  # counts wake-ups, so one arriving during a claim is not lost
@@ -135,9 +142,9 @@ class Worker:
             await self._main_loop(resources)
         finally:
             listener_stop.set()
-            for task in helpers:
+            for task in [*helpers, *self._calls]:
                 task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            await asyncio.gather(*helpers, *self._calls, return_exceptions=True)
             try:
                 await asyncio.wait_for(store.stop_worker(pool, self.id), 5)
             except (*TRANSIENT_ERRORS, asyncpg.PostgresError):  # type: ignore[misc]
@@ -159,14 +166,22 @@ class Worker:
     async def _main_loop(self, resources: Resources) -> None:
         while True:
             self._activity.clear()
-            if self._reports:
-                await self._flush_reports(resources)
+            if self._failure is not None:
+                raise self._failure
+            if self._reconcile and not self._calls:
+                await self._release_unknown()
+                continue
+            can_call = len(self._calls) < self.config.pipeline and not self._reconcile
+            if self._reports and can_call:
+                batch, self._reports = self._reports, []
+                limit = 0 if self._stopping else self._free_slots()
+                self._spawn(limit, self._flush_reports(batch, limit, self._wakes, resources))
                 continue
             if self._to_release:
                 await self._release()
                 continue
             if self._stopping:
-                if not self._tasks:
+                if not self._tasks and not self._calls:
                     return
                 if time.monotonic() >= self._grace_deadline:
                     for step_id, (_claim, task) in self._tasks.items():
@@ -175,25 +190,50 @@ class Worker:
                     await asyncio.sleep(0)
                 await self._wait(max(0.0, self._grace_deadline - time.monotonic()) or 0.05)
                 continue
-            free = self.config.concurrency - len(self._tasks)
-            if free > 0 and (self._maybe_ready or time.monotonic() >= self._wake_at):
-                wakes_before = self._wakes
+            free = self._free_slots()
+            due = self._maybe_ready or time.monotonic() >= self._wake_at
+            if free > 0 and can_call and due:
                 self._maybe_ready = False
-                claims = await self._reconciled(
-                    "claim_steps",
-                    functools.partial(
-                        store.claim_steps,
-                        self._pool_(),
-                        self.id,
-                        self._queues,
-                        free,
-                        self.config.lease_ms,
-                    ),
-                    resources,
-                )
-                await self._after_claiming(free, len(claims), wakes_before)
+                self._spawn(free, self._claim(free, self._wakes, resources))
                 continue
-            await self._wait(self._wake_at - time.monotonic() if free > 0 else None)
+            await self._wait(self._wake_at - time.monotonic() if free > 0 and can_call else None)
+
+    def _free_slots(self) -> int:
+        """Slots the next claim may fill: not running a step, not promised to a call in
+        flight, and at most an even share of the pipeline (so that calls overlap)."""
+        share = -(-self.config.concurrency // self.config.pipeline)
+        free = self.config.concurrency - len(self._tasks) - self._reserved
+        return max(0, min(share, free))
+
+    def _spawn(self, slots: int, call: Coroutine[Any, Any, None]) -> None:
+        """Run a claim/report round trip beside the loop, holding `slots` until it is done."""
+        self._reserved += slots
+        task = asyncio.create_task(call)
+        self._calls.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._calls.discard(finished)
+            self._reserved -= slots
+            if not finished.cancelled() and finished.exception() is not None:
+                self._failure = self._failure or finished.exception()
+            self._activity.set()
+
+        task.add_done_callback(done)
+
+    async def _claim(self, limit: int, wakes_before: int, resources: Resources) -> None:
+        claims = await self._reconciled(
+            "claim_steps",
+            functools.partial(
+                store.claim_steps,
+                self._pool_(),
+                self.id,
+                self._queues,
+                limit,
+                self.config.lease_ms,
+            ),
+            resources,
+        )
+        await self._after_claiming(limit, len(claims), wakes_before)
 
     async def _wait(self, seconds: float | None) -> None:
         with contextlib.suppress(TimeoutError):
@@ -233,12 +273,11 @@ class Worker:
             else:
                 await self._plan_sleep()
 
-    async def _flush_reports(self, resources: Resources) -> None:
-        """Report finished steps and, in the same round trip, take up to our free slots of
-        new work (first the steps our reports made ready, then due jobs)."""
-        batch, self._reports = self._reports, []
-        limit = 0 if self._stopping else max(0, self.config.concurrency - len(self._tasks))
-        wakes_before = self._wakes
+    async def _flush_reports(
+        self, batch: list[dict[str, Any]], limit: int, wakes_before: int, resources: Resources
+    ) -> None:
+        """Report finished steps and, in the same round trip, take up to `limit` steps of new
+        work (first the steps our reports made ready, then due jobs)."""
         outcomes, claims = await self._reconciled(
             "report_steps",
             functools.partial(
@@ -266,7 +305,8 @@ class Worker:
     ) -> R:
         """Run a call that may lease steps to us (claim, report), starting the steps it
         returns. If it had to be retried, the first try may have committed and leased steps
-        whose answer we never got: hand back every step leased to us that we do not know."""
+        whose answer we never got: once no other call is in flight (their answers name
+        steps we do not know yet), every step leased to us that we do not know goes back."""
         uncertain = False
 
         def mark_uncertain() -> None:
@@ -276,15 +316,19 @@ class Worker:
         result = await self._db(what, call, on_retry=mark_uncertain)
         self._start(_claims_in(result), resources)
         if uncertain:
-            known = self._known_step_ids()
-            released = await self._db(
-                "release_unknown_steps",
-                functools.partial(store.release_unknown_steps, self._pool_(), self.id, known),
-            )
-            if released:
-                log.info("worker.released_unknown", count=released)
-                self._maybe_ready = True
+            self._reconcile = True
         return result
+
+    async def _release_unknown(self) -> None:
+        self._reconcile = False
+        known = self._known_step_ids()
+        released = await self._db(
+            "release_unknown_steps",
+            functools.partial(store.release_unknown_steps, self._pool_(), self.id, known),
+        )
+        if released:
+            log.info("worker.released_unknown", count=released)
+            self._maybe_ready = True
 
     def _known_step_ids(self) -> list[int]:
         """Steps this worker holds: running, with a report waiting, or waiting to go back."""

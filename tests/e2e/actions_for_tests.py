@@ -35,3 +35,21 @@ async def context(ctx: StepContext) -> dict[str, Any]:
         "input": ctx.input,
         "steps": ctx.steps,
     }
+
+
+_running = 0
+_most_running = 0
+
+
+@action("tests.count_running")
+async def count_running(ctx: StepContext) -> dict[str, Any]:
+    """Sleep config.seconds; return how many steps of this kind this worker process has
+    run at once so far (the most seen)."""
+    global _running, _most_running
+    _running += 1
+    _most_running = max(_most_running, _running)
+    try:
+        await asyncio.sleep(float(ctx.config.get("seconds", 0.1)))
+    finally:
+        _running -= 1
+    return {"most_running": _most_running}

@@ -116,6 +116,25 @@ def test_fan_out_of_50_and_join(engine: Engine) -> None:
     assert running_together is not None and running_together["n"] < 50, "claimed in batches"
 
 
+@pytest.mark.parametrize("pipeline", ["1", "3"])
+def test_a_worker_runs_at_most_its_concurrency(engine: Engine, pipeline: str) -> None:
+    """Round trips in flight (--pipeline) share the free slots: never more steps at once."""
+    engine.save(
+        {
+            "name": "busy",
+            "nodes": [{"id": "s", "type": "tests.count_running", "config": {"seconds": 0.15}}],
+        }
+    )
+    ids = [engine.start_now("busy") for _ in range(24)]
+    engine.worker("--concurrency", "4", "--pipeline", pipeline, "--actions", ACTIONS)
+    engine.wait_all_finished(ids)
+    rows = engine.conn.execute(
+        "SELECT max((output->>'most_running')::int) AS most FROM flowsync.steps "
+        "WHERE status = 'succeeded' AND node_id = 's'"
+    ).fetchone()
+    assert rows is not None and rows["most"] == 4, engine.worker_logs()
+
+
 @pytest.mark.parametrize("big", [True, False])
 def test_if_else_with_skip_propagation(engine: Engine, big: bool) -> None:
     engine.save(
