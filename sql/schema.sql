@@ -120,10 +120,15 @@ BEGIN
         FROM (
             SELECT s.id
             FROM unnest(p_ready) AS r(id)
-            JOIN flowsync.steps s ON s.id = r.id
-            JOIN flowsync.executions e ON e.id = s.execution_id
-            JOIN flowsync.workflow_nodes n
-              ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+            -- (key lookups in this order, whatever the statistics say: see _lease_steps)
+            CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = r.id OFFSET 0) s
+            CROSS JOIN LATERAL (
+                SELECT e.workflow_id, e.version FROM flowsync.executions e
+                WHERE e.id = s.execution_id OFFSET 0) e
+            CROSS JOIN LATERAL (
+                SELECT n.queue FROM flowsync.workflow_nodes n
+                WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+                OFFSET 0) n
             WHERE n.queue = ANY (p_queues)
             ORDER BY s.id
             LIMIT p_limit
@@ -135,10 +140,14 @@ BEGIN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
         SELECT s.id, n.queue, p_now
         FROM unnest(v_rest) AS r(id)
-        JOIN flowsync.steps s ON s.id = r.id
-        JOIN flowsync.executions e ON e.id = s.execution_id
-        JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx;
+        CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = r.id OFFSET 0) s
+        CROSS JOIN LATERAL (
+            SELECT e.workflow_id, e.version FROM flowsync.executions e
+            WHERE e.id = s.execution_id OFFSET 0) e
+        CROSS JOIN LATERAL (
+            SELECT n.queue FROM flowsync.workflow_nodes n
+            WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+            OFFSET 0) n;
         PERFORM flowsync._notify_jobs(v_rest);
     END IF;
 
@@ -161,11 +170,17 @@ CREATE FUNCTION flowsync._edge_counts(p_upstream bigint[]) RETURNS TABLE(executi
            count(*) FILTER (WHERE u.status = 'skipped'
                               OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
                                   AND e.when_value IS DISTINCT FROM u.outcome))::int
+    -- Key lookups in this order, whatever the statistics say (see _lease_steps): a planner
+    -- left to itself may read every edge of the version for every upstream step.
     FROM unnest(p_upstream) AS f(id)
-    JOIN flowsync.steps u ON u.id = f.id
-    JOIN flowsync.executions x ON x.id = u.execution_id
-    JOIN flowsync.workflow_edges e
-      ON e.workflow_id = x.workflow_id AND e.version = x.version AND e.from_idx = u.node_idx
+    CROSS JOIN LATERAL (SELECT * FROM flowsync.steps u WHERE u.id = f.id OFFSET 0) u
+    CROSS JOIN LATERAL (
+        SELECT x.workflow_id, x.version FROM flowsync.executions x
+        WHERE x.id = u.execution_id OFFSET 0) x
+    CROSS JOIN LATERAL (
+        SELECT e.to_idx, e.when_value FROM flowsync.workflow_edges e
+        WHERE e.workflow_id = x.workflow_id AND e.version = x.version AND e.from_idx = u.node_idx
+        OFFSET 0) e
     GROUP BY u.execution_id, e.to_idx
 $$;
 
@@ -356,12 +371,18 @@ BEGIN
                    OFFSET 0  -- one unique-key lookup per node, whatever the statistics say
                ) u) END,
            s.state
+    -- Each row by its key, in this order, whatever the statistics say: a LATERAL subquery
+    -- with OFFSET 0 is one index lookup per outer row that the planner cannot reorder.
     FROM unnest(v_leased) AS q(id)
-    JOIN flowsync.steps s ON s.id = q.id
-    JOIN flowsync.executions e ON e.id = s.execution_id
-    JOIN flowsync.workflows w ON w.id = e.workflow_id
-    JOIN flowsync.workflow_nodes n
-      ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+    CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
+    CROSS JOIN LATERAL (
+        SELECT * FROM flowsync.executions e WHERE e.id = s.execution_id OFFSET 0) e
+    CROSS JOIN LATERAL (
+        SELECT w.name FROM flowsync.workflows w WHERE w.id = e.workflow_id OFFSET 0) w
+    CROSS JOIN LATERAL (
+        SELECT * FROM flowsync.workflow_nodes n
+        WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+        OFFSET 0) n
     ORDER BY s.id;
 END;
 $$;
@@ -449,9 +470,15 @@ BEGIN
                    flowsync._join_decision(n.join_rule, n.upstream_count, b.deps_succeeded,
                                            b.deps_failed, b.deps_skipped) AS decision
             FROM bumped b
-            JOIN flowsync.executions x ON x.id = b.execution_id
-            JOIN flowsync.workflow_nodes n
-              ON n.workflow_id = x.workflow_id AND n.version = x.version AND n.node_idx = b.node_idx
+            -- (key lookups in this order, whatever the statistics say: see _lease_steps)
+            CROSS JOIN LATERAL (
+                SELECT x.workflow_id, x.version FROM flowsync.executions x
+                WHERE x.id = b.execution_id OFFSET 0) x
+            CROSS JOIN LATERAL (
+                SELECT n.join_rule, n.upstream_count FROM flowsync.workflow_nodes n
+                WHERE n.workflow_id = x.workflow_id AND n.version = x.version
+                  AND n.node_idx = b.node_idx
+                OFFSET 0) n
         )
         SELECT coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'run'), '{}'),
                coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'skip'), '{}')
@@ -502,9 +529,11 @@ BEGIN
                         THEN jsonb_object_agg(s.node_id, s.output) -> '$output'
                         ELSE coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) END
             FROM flowsync.steps s
-            JOIN flowsync.workflow_nodes n
-              ON n.workflow_id = e.workflow_id AND n.version = e.version
-             AND n.node_idx = s.node_idx
+            CROSS JOIN LATERAL (  -- (a key lookup per step, whatever the statistics say)
+                SELECT n.is_leaf FROM flowsync.workflow_nodes n
+                WHERE n.workflow_id = e.workflow_id AND n.version = e.version
+                  AND n.node_idx = s.node_idx
+                OFFSET 0) n
             WHERE s.execution_id = e.id AND s.status = 'succeeded' AND n.is_leaf) END,
         error = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed > 0
                      THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
@@ -1502,6 +1531,12 @@ BEGIN
     INSERT INTO flowsync.workflow_edges (workflow_id, version, from_idx, to_idx, when_value)
     SELECT v_workflow.id, v_workflow.latest_version + 1, e.from_idx, e.to_idx, e.when_value
     FROM jsonb_to_recordset(p_plan->'edges') AS e(from_idx integer, to_idx integer, when_value jsonb);
+
+    -- The engine reads a step's node and edges by (workflow_id, version, node_idx). Without
+    -- statistics the planner takes a (workflow_id, version) prefix for one row and filters
+    -- the rest: every node of the version read for every step, quadratic in a wide fan-out.
+    -- These tables change only here, so their statistics are kept fresh here.
+    ANALYZE flowsync.workflow_nodes, flowsync.workflow_edges;
 
     UPDATE flowsync.workflows w
     SET latest_version = v_workflow.latest_version + 1, updated_at = p_now

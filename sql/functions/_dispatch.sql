@@ -22,10 +22,15 @@ BEGIN
         FROM (
             SELECT s.id
             FROM unnest(p_ready) AS r(id)
-            JOIN flowsync.steps s ON s.id = r.id
-            JOIN flowsync.executions e ON e.id = s.execution_id
-            JOIN flowsync.workflow_nodes n
-              ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+            -- (key lookups in this order, whatever the statistics say: see _lease_steps)
+            CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = r.id OFFSET 0) s
+            CROSS JOIN LATERAL (
+                SELECT e.workflow_id, e.version FROM flowsync.executions e
+                WHERE e.id = s.execution_id OFFSET 0) e
+            CROSS JOIN LATERAL (
+                SELECT n.queue FROM flowsync.workflow_nodes n
+                WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+                OFFSET 0) n
             WHERE n.queue = ANY (p_queues)
             ORDER BY s.id
             LIMIT p_limit
@@ -37,10 +42,14 @@ BEGIN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
         SELECT s.id, n.queue, p_now
         FROM unnest(v_rest) AS r(id)
-        JOIN flowsync.steps s ON s.id = r.id
-        JOIN flowsync.executions e ON e.id = s.execution_id
-        JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx;
+        CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = r.id OFFSET 0) s
+        CROSS JOIN LATERAL (
+            SELECT e.workflow_id, e.version FROM flowsync.executions e
+            WHERE e.id = s.execution_id OFFSET 0) e
+        CROSS JOIN LATERAL (
+            SELECT n.queue FROM flowsync.workflow_nodes n
+            WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+            OFFSET 0) n;
         PERFORM flowsync._notify_jobs(v_rest);
     END IF;
 

@@ -12,10 +12,16 @@ LANGUAGE sql STABLE AS $$
            count(*) FILTER (WHERE u.status = 'skipped'
                               OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
                                   AND e.when_value IS DISTINCT FROM u.outcome))::int
+    -- Key lookups in this order, whatever the statistics say (see _lease_steps): a planner
+    -- left to itself may read every edge of the version for every upstream step.
     FROM unnest(p_upstream) AS f(id)
-    JOIN flowsync.steps u ON u.id = f.id
-    JOIN flowsync.executions x ON x.id = u.execution_id
-    JOIN flowsync.workflow_edges e
-      ON e.workflow_id = x.workflow_id AND e.version = x.version AND e.from_idx = u.node_idx
+    CROSS JOIN LATERAL (SELECT * FROM flowsync.steps u WHERE u.id = f.id OFFSET 0) u
+    CROSS JOIN LATERAL (
+        SELECT x.workflow_id, x.version FROM flowsync.executions x
+        WHERE x.id = u.execution_id OFFSET 0) x
+    CROSS JOIN LATERAL (
+        SELECT e.to_idx, e.when_value FROM flowsync.workflow_edges e
+        WHERE e.workflow_id = x.workflow_id AND e.version = x.version AND e.from_idx = u.node_idx
+        OFFSET 0) e
     GROUP BY u.execution_id, e.to_idx
 $$;

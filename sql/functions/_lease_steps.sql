@@ -62,12 +62,18 @@ BEGIN
                    OFFSET 0  -- one unique-key lookup per node, whatever the statistics say
                ) u) END,
            s.state
+    -- Each row by its key, in this order, whatever the statistics say: a LATERAL subquery
+    -- with OFFSET 0 is one index lookup per outer row that the planner cannot reorder.
     FROM unnest(v_leased) AS q(id)
-    JOIN flowsync.steps s ON s.id = q.id
-    JOIN flowsync.executions e ON e.id = s.execution_id
-    JOIN flowsync.workflows w ON w.id = e.workflow_id
-    JOIN flowsync.workflow_nodes n
-      ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+    CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
+    CROSS JOIN LATERAL (
+        SELECT * FROM flowsync.executions e WHERE e.id = s.execution_id OFFSET 0) e
+    CROSS JOIN LATERAL (
+        SELECT w.name FROM flowsync.workflows w WHERE w.id = e.workflow_id OFFSET 0) w
+    CROSS JOIN LATERAL (
+        SELECT * FROM flowsync.workflow_nodes n
+        WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+        OFFSET 0) n
     ORDER BY s.id;
 END;
 $$;

@@ -35,9 +35,15 @@ BEGIN
                    flowsync._join_decision(n.join_rule, n.upstream_count, b.deps_succeeded,
                                            b.deps_failed, b.deps_skipped) AS decision
             FROM bumped b
-            JOIN flowsync.executions x ON x.id = b.execution_id
-            JOIN flowsync.workflow_nodes n
-              ON n.workflow_id = x.workflow_id AND n.version = x.version AND n.node_idx = b.node_idx
+            -- (key lookups in this order, whatever the statistics say: see _lease_steps)
+            CROSS JOIN LATERAL (
+                SELECT x.workflow_id, x.version FROM flowsync.executions x
+                WHERE x.id = b.execution_id OFFSET 0) x
+            CROSS JOIN LATERAL (
+                SELECT n.join_rule, n.upstream_count FROM flowsync.workflow_nodes n
+                WHERE n.workflow_id = x.workflow_id AND n.version = x.version
+                  AND n.node_idx = b.node_idx
+                OFFSET 0) n
         )
         SELECT coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'run'), '{}'),
                coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'skip'), '{}')
@@ -88,9 +94,11 @@ BEGIN
                         THEN jsonb_object_agg(s.node_id, s.output) -> '$output'
                         ELSE coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) END
             FROM flowsync.steps s
-            JOIN flowsync.workflow_nodes n
-              ON n.workflow_id = e.workflow_id AND n.version = e.version
-             AND n.node_idx = s.node_idx
+            CROSS JOIN LATERAL (  -- (a key lookup per step, whatever the statistics say)
+                SELECT n.is_leaf FROM flowsync.workflow_nodes n
+                WHERE n.workflow_id = e.workflow_id AND n.version = e.version
+                  AND n.node_idx = s.node_idx
+                OFFSET 0) n
             WHERE s.execution_id = e.id AND s.status = 'succeeded' AND n.is_leaf) END,
         error = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed > 0
                      THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
