@@ -101,7 +101,11 @@ class Worker:
         self._pool = await retry_transient(
             "connect",
             lambda: db.create_pool(
-                self.dsn, min_size=2, max_size=6, application_name="flowsync-worker"
+                self.dsn,
+                min_size=2,
+                max_size=6,
+                application_name="flowsync-worker",
+                generic_plans=True,
             ),
             give_up=stop.is_set,
         )
