@@ -1532,12 +1532,6 @@ BEGIN
     SELECT v_workflow.id, v_workflow.latest_version + 1, e.from_idx, e.to_idx, e.when_value
     FROM jsonb_to_recordset(p_plan->'edges') AS e(from_idx integer, to_idx integer, when_value jsonb);
 
-    -- The engine reads a step's node and edges by (workflow_id, version, node_idx). Without
-    -- statistics the planner takes a (workflow_id, version) prefix for one row and filters
-    -- the rest: every node of the version read for every step, quadratic in a wide fan-out.
-    -- These tables change only here, so their statistics are kept fresh here.
-    ANALYZE flowsync.workflow_nodes, flowsync.workflow_edges;
-
     UPDATE flowsync.workflows w
     SET latest_version = v_workflow.latest_version + 1, updated_at = p_now
     WHERE w.id = v_workflow.id;
@@ -1764,8 +1758,11 @@ BEGIN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
         SELECT i.id, n.queue, p_now
         FROM inserted i
-        JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = v_workflow.id AND n.version = v_version AND n.node_idx = i.node_idx
+        CROSS JOIN LATERAL (  -- a key lookup per root, whatever the statistics say
+            SELECT n.queue FROM flowsync.workflow_nodes n
+            WHERE n.workflow_id = v_workflow.id AND n.version = v_version
+              AND n.node_idx = i.node_idx
+            OFFSET 0) n
         WHERE i.status = 'queued'
         RETURNING queue
     )
@@ -2622,7 +2619,7 @@ ALTER TABLE ONLY flowsync.workflow_edges
 --
 
 ALTER TABLE ONLY flowsync.workflow_nodes
-    ADD CONSTRAINT workflow_nodes_node_id_key UNIQUE (workflow_id, version, node_id);
+    ADD CONSTRAINT workflow_nodes_node_id_key UNIQUE (node_id, workflow_id, version);
 
 
 --

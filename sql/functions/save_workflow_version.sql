@@ -56,12 +56,6 @@ BEGIN
     SELECT v_workflow.id, v_workflow.latest_version + 1, e.from_idx, e.to_idx, e.when_value
     FROM jsonb_to_recordset(p_plan->'edges') AS e(from_idx integer, to_idx integer, when_value jsonb);
 
-    -- The engine reads a step's node and edges by (workflow_id, version, node_idx). Without
-    -- statistics the planner takes a (workflow_id, version) prefix for one row and filters
-    -- the rest: every node of the version read for every step, quadratic in a wide fan-out.
-    -- These tables change only here, so their statistics are kept fresh here.
-    ANALYZE flowsync.workflow_nodes, flowsync.workflow_edges;
-
     UPDATE flowsync.workflows w
     SET latest_version = v_workflow.latest_version + 1, updated_at = p_now
     WHERE w.id = v_workflow.id;

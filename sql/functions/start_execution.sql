@@ -83,8 +83,11 @@ BEGIN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
         SELECT i.id, n.queue, p_now
         FROM inserted i
-        JOIN flowsync.workflow_nodes n
-          ON n.workflow_id = v_workflow.id AND n.version = v_version AND n.node_idx = i.node_idx
+        CROSS JOIN LATERAL (  -- a key lookup per root, whatever the statistics say
+            SELECT n.queue FROM flowsync.workflow_nodes n
+            WHERE n.workflow_id = v_workflow.id AND n.version = v_version
+              AND n.node_idx = i.node_idx
+            OFFSET 0) n
         WHERE i.status = 'queued'
         RETURNING queue
     )

@@ -1,3 +1,5 @@
+-- The hot path: HOT updates of executions, and node lookups by their full key.
+--
 -- Let an execution's two updates on the hot path (queued -> running, and finishing) be HOT
 -- updates: neither may change a column any index of the table reads, and the page must have
 -- room for the new row version. A non-HOT update writes a new entry into every index (four
@@ -12,3 +14,12 @@
 DROP INDEX flowsync.executions_active_idx;
 DROP INDEX flowsync.executions_finished_at_idx;
 ALTER TABLE flowsync.executions SET (fillfactor = 70);
+
+-- The engine reads a step's node by (workflow_id, version, node_idx), the primary key. With
+-- the unique (workflow_id, version, node_id) beside it and no statistics yet, the planner
+-- rated a (workflow_id, version) prefix scan of that index as cheaper than the full key and
+-- filtered node_idx: every node of the version read for every step, quadratic in a wide
+-- fan-out. The same uniqueness, with node_id first, offers no such prefix.
+ALTER TABLE flowsync.workflow_nodes DROP CONSTRAINT workflow_nodes_node_id_key;
+ALTER TABLE flowsync.workflow_nodes
+    ADD CONSTRAINT workflow_nodes_node_id_key UNIQUE (node_id, workflow_id, version);
