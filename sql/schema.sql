@@ -109,46 +109,44 @@ CREATE FUNCTION flowsync._dispatch(p_ready bigint[], p_worker text, p_queues tex
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_handoff bigint[] := '{}';
-    v_rest    bigint[];
+    v_handoff     bigint[];
+    v_rest        bigint[];
+    v_rest_queues text[];
 BEGIN
     IF coalesce(cardinality(p_ready), 0) = 0 THEN
         RETURN;
     END IF;
-    IF p_worker IS NOT NULL AND p_limit > 0 THEN
-        SELECT coalesce(array_agg(x.id), '{}') INTO v_handoff
-        FROM (
-            SELECT s.id
-            FROM unnest(p_ready) AS r(id)
-            -- (key lookups in this order, whatever the statistics say: see _lease_steps)
-            CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = r.id OFFSET 0) s
-            CROSS JOIN LATERAL (
-                SELECT e.workflow_id, e.version FROM flowsync.executions e
-                WHERE e.id = s.execution_id OFFSET 0) e
-            CROSS JOIN LATERAL (
-                SELECT n.queue FROM flowsync.workflow_nodes n
-                WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-                OFFSET 0) n
-            WHERE n.queue = ANY (p_queues)
-            ORDER BY s.id
-            LIMIT p_limit
-        ) x;
-    END IF;
 
-    v_rest := ARRAY(SELECT unnest(p_ready) EXCEPT SELECT unnest(v_handoff));
-    IF cardinality(v_rest) > 0 THEN
-        INSERT INTO flowsync.jobs (step_id, queue, run_at)
-        SELECT s.id, n.queue, p_now
-        FROM unnest(v_rest) AS r(id)
-        CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = r.id OFFSET 0) s
+    -- Each ready step's queue (key lookups in this order, whatever the statistics say: see
+    -- _lease_steps); the first p_limit in the worker's queues, by id, are handed to it.
+    SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.handoff), '{}'),
+           array_agg(r.id) FILTER (WHERE NOT r.handoff),
+           array_agg(r.queue) FILTER (WHERE NOT r.handoff)
+    INTO v_handoff, v_rest, v_rest_queues
+    FROM (
+        SELECT s.id, n.queue,
+               p_worker IS NOT NULL AND n.queue = ANY (p_queues)
+               AND row_number() OVER (PARTITION BY n.queue = ANY (p_queues) ORDER BY s.id)
+                   <= p_limit AS handoff
+        FROM unnest(p_ready) AS q(id)
+        CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
         CROSS JOIN LATERAL (
             SELECT e.workflow_id, e.version FROM flowsync.executions e
             WHERE e.id = s.execution_id OFFSET 0) e
         CROSS JOIN LATERAL (
             SELECT n.queue FROM flowsync.workflow_nodes n
-            WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-            OFFSET 0) n;
-        PERFORM flowsync._notify_jobs(v_rest);
+            WHERE n.workflow_id = e.workflow_id AND n.version = e.version
+              AND n.node_idx = s.node_idx
+            OFFSET 0) n
+    ) r;
+
+    IF v_rest IS NOT NULL THEN
+        INSERT INTO flowsync.jobs (step_id, queue, run_at)
+        SELECT j.step_id, j.queue, p_now FROM unnest(v_rest, v_rest_queues) AS j(step_id, queue);
+        -- Wake workers: once per queue (see _notify_jobs; these are all due now).
+        PERFORM pg_notify('flowsync_jobs',
+                          q.queue || ' ' || floor(extract(epoch FROM p_now) * 1000)::bigint)
+        FROM (SELECT DISTINCT unnest(v_rest_queues) AS queue) q;
     END IF;
 
     RETURN QUERY SELECT * FROM flowsync._lease_steps(v_handoff, p_worker, p_lease_ms, p_now);
@@ -319,8 +317,7 @@ CREATE FUNCTION flowsync._lease_steps(p_step_ids bigint[], p_worker text, p_leas
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_leased     bigint[];
-    v_executions uuid[];
+    v_leased bigint[];
 BEGIN
     IF coalesce(cardinality(p_step_ids), 0) = 0 THEN
         RETURN;
@@ -336,26 +333,12 @@ BEGIN
             started_at = p_now
         FROM unnest(p_step_ids) AS q(id)
         WHERE s.id = q.id AND s.status = 'queued'
-        RETURNING s.id, s.execution_id
+        RETURNING s.id
     )
-    SELECT array_agg(id ORDER BY id), array_agg(DISTINCT execution_id ORDER BY execution_id)
-    INTO v_leased, v_executions
-    FROM leased;
+    SELECT array_agg(id ORDER BY id) INTO v_leased FROM leased;
     IF v_leased IS NULL THEN
         RETURN;
     END IF;
-
-    -- An execution starts running with its first step. Lock in id order: every function
-    -- that locks several executions does, so they cannot deadlock with each other.
-    UPDATE flowsync.executions e SET status = 'running', started_at = p_now
-    FROM (
-        SELECT x.id FROM unnest(v_executions) AS q(id)
-        JOIN flowsync.executions x ON x.id = q.id
-        WHERE x.status = 'queued'
-        ORDER BY x.id
-        FOR UPDATE OF x
-    ) l
-    WHERE e.id = l.id;
 
     RETURN QUERY
     SELECT 'claimed'::text, s.id, s.execution_id, w.name, e.version, s.node_id, n.type, n.config,
@@ -456,43 +439,50 @@ BEGIN
     END IF;
 
     WHILE coalesce(cardinality(v_frontier), 0) > 0 LOOP
-        WITH bumped AS (
+        -- Add the frontier's edges to their dependents' counters and decide each dependent
+        -- by its join rule, in one write: pending -> queued (run), skipped, or still pending.
+        WITH decided AS (
             UPDATE flowsync.steps d
-            SET deps_succeeded = d.deps_succeeded + p.ok,
-                deps_failed = d.deps_failed + p.failed,
-                deps_skipped = d.deps_skipped + p.skipped
-            FROM flowsync._edge_counts(v_frontier) p
-            WHERE d.execution_id = p.execution_id AND d.node_idx = p.to_idx AND d.status = 'pending'
-            RETURNING d.id, d.execution_id, d.node_idx, d.deps_succeeded, d.deps_failed,
-                      d.deps_skipped
-        ), decided AS (
-            SELECT b.id,
-                   flowsync._join_decision(n.join_rule, n.upstream_count, b.deps_succeeded,
-                                           b.deps_failed, b.deps_skipped) AS decision
-            FROM bumped b
-            -- (key lookups in this order, whatever the statistics say: see _lease_steps)
-            CROSS JOIN LATERAL (
-                SELECT x.workflow_id, x.version FROM flowsync.executions x
-                WHERE x.id = b.execution_id OFFSET 0) x
-            CROSS JOIN LATERAL (
-                SELECT n.join_rule, n.upstream_count FROM flowsync.workflow_nodes n
-                WHERE n.workflow_id = x.workflow_id AND n.version = x.version
-                  AND n.node_idx = b.node_idx
-                OFFSET 0) n
+            SET deps_succeeded = p.succeeded, deps_failed = p.failed, deps_skipped = p.skipped,
+                status = CASE p.decision WHEN 'run' THEN 'queued'::flowsync.step_status
+                                         WHEN 'skip' THEN 'skipped'::flowsync.step_status
+                                         ELSE d.status END,
+                queued_at = CASE WHEN p.decision = 'run' THEN p_now ELSE d.queued_at END,
+                run_at = CASE WHEN p.decision = 'run' THEN p_now ELSE d.run_at END,
+                finished_at = CASE WHEN p.decision = 'skip' THEN p_now ELSE d.finished_at END
+            FROM (
+                SELECT t.id, t.succeeded, t.failed, t.skipped,
+                       flowsync._join_decision(n.join_rule, n.upstream_count, t.succeeded,
+                                               t.failed, t.skipped) AS decision
+                FROM flowsync._edge_counts(v_frontier) c
+                -- (key lookups in this order, whatever the statistics say: see _lease_steps;
+                -- the caller holds the execution's lock, so the counters read here are
+                -- the ones this statement updates)
+                CROSS JOIN LATERAL (
+                    SELECT t.id, t.deps_succeeded + c.ok AS succeeded,
+                           t.deps_failed + c.failed AS failed,
+                           t.deps_skipped + c.skipped AS skipped
+                    FROM flowsync.steps t
+                    WHERE t.execution_id = c.execution_id AND t.node_idx = c.to_idx
+                      AND t.status = 'pending'
+                    OFFSET 0) t
+                CROSS JOIN LATERAL (
+                    SELECT x.workflow_id, x.version FROM flowsync.executions x
+                    WHERE x.id = c.execution_id OFFSET 0) x
+                CROSS JOIN LATERAL (
+                    SELECT n.join_rule, n.upstream_count FROM flowsync.workflow_nodes n
+                    WHERE n.workflow_id = x.workflow_id AND n.version = x.version
+                      AND n.node_idx = c.to_idx
+                    OFFSET 0) n
+            ) p
+            WHERE d.id = p.id
+            RETURNING d.id, d.status
         )
-        SELECT coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'run'), '{}'),
-               coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'skip'), '{}')
+        SELECT coalesce(array_agg(d.id) FILTER (WHERE d.status = 'queued'), '{}'),
+               coalesce(array_agg(d.id) FILTER (WHERE d.status = 'skipped'), '{}')
         INTO v_new_ready, v_skipped
         FROM decided d;
 
-        IF cardinality(v_skipped) > 0 THEN
-            UPDATE flowsync.steps s SET status = 'skipped', finished_at = p_now
-            FROM unnest(v_skipped) AS k(id) WHERE s.id = k.id;
-        END IF;
-        IF cardinality(v_new_ready) > 0 THEN
-            UPDATE flowsync.steps s SET status = 'queued', queued_at = p_now, run_at = p_now
-            FROM unnest(v_new_ready) AS q(id) WHERE s.id = q.id;
-        END IF;
         v_ready := v_ready || v_new_ready;
         v_closed := v_closed || v_skipped;
         v_frontier := v_skipped;
@@ -638,7 +628,23 @@ BEGIN
     )
     SELECT array_agg(step_id ORDER BY step_id) INTO v_ids FROM picked;
 
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
     RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
+
+    -- An execution starts running with its first step. Lock in id order: every function
+    -- that locks several executions does, so they cannot deadlock with each other.
+    UPDATE flowsync.executions e SET status = 'running', started_at = p_now
+    FROM (
+        SELECT x.id FROM flowsync.executions x
+        WHERE x.id IN (SELECT s.execution_id FROM unnest(v_ids) AS q(id)
+                       JOIN flowsync.steps s ON s.id = q.id)
+          AND x.status = 'queued'
+        ORDER BY x.id
+        FOR UPDATE OF x
+    ) l
+    WHERE e.id = l.id;
 END;
 $$;
 

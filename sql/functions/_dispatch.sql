@@ -11,46 +11,44 @@ CREATE OR REPLACE FUNCTION flowsync._dispatch(
 ) RETURNS SETOF flowsync.step_claim
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_handoff bigint[] := '{}';
-    v_rest    bigint[];
+    v_handoff     bigint[];
+    v_rest        bigint[];
+    v_rest_queues text[];
 BEGIN
     IF coalesce(cardinality(p_ready), 0) = 0 THEN
         RETURN;
     END IF;
-    IF p_worker IS NOT NULL AND p_limit > 0 THEN
-        SELECT coalesce(array_agg(x.id), '{}') INTO v_handoff
-        FROM (
-            SELECT s.id
-            FROM unnest(p_ready) AS r(id)
-            -- (key lookups in this order, whatever the statistics say: see _lease_steps)
-            CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = r.id OFFSET 0) s
-            CROSS JOIN LATERAL (
-                SELECT e.workflow_id, e.version FROM flowsync.executions e
-                WHERE e.id = s.execution_id OFFSET 0) e
-            CROSS JOIN LATERAL (
-                SELECT n.queue FROM flowsync.workflow_nodes n
-                WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-                OFFSET 0) n
-            WHERE n.queue = ANY (p_queues)
-            ORDER BY s.id
-            LIMIT p_limit
-        ) x;
-    END IF;
 
-    v_rest := ARRAY(SELECT unnest(p_ready) EXCEPT SELECT unnest(v_handoff));
-    IF cardinality(v_rest) > 0 THEN
-        INSERT INTO flowsync.jobs (step_id, queue, run_at)
-        SELECT s.id, n.queue, p_now
-        FROM unnest(v_rest) AS r(id)
-        CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = r.id OFFSET 0) s
+    -- Each ready step's queue (key lookups in this order, whatever the statistics say: see
+    -- _lease_steps); the first p_limit in the worker's queues, by id, are handed to it.
+    SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.handoff), '{}'),
+           array_agg(r.id) FILTER (WHERE NOT r.handoff),
+           array_agg(r.queue) FILTER (WHERE NOT r.handoff)
+    INTO v_handoff, v_rest, v_rest_queues
+    FROM (
+        SELECT s.id, n.queue,
+               p_worker IS NOT NULL AND n.queue = ANY (p_queues)
+               AND row_number() OVER (PARTITION BY n.queue = ANY (p_queues) ORDER BY s.id)
+                   <= p_limit AS handoff
+        FROM unnest(p_ready) AS q(id)
+        CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
         CROSS JOIN LATERAL (
             SELECT e.workflow_id, e.version FROM flowsync.executions e
             WHERE e.id = s.execution_id OFFSET 0) e
         CROSS JOIN LATERAL (
             SELECT n.queue FROM flowsync.workflow_nodes n
-            WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-            OFFSET 0) n;
-        PERFORM flowsync._notify_jobs(v_rest);
+            WHERE n.workflow_id = e.workflow_id AND n.version = e.version
+              AND n.node_idx = s.node_idx
+            OFFSET 0) n
+    ) r;
+
+    IF v_rest IS NOT NULL THEN
+        INSERT INTO flowsync.jobs (step_id, queue, run_at)
+        SELECT j.step_id, j.queue, p_now FROM unnest(v_rest, v_rest_queues) AS j(step_id, queue);
+        -- Wake workers: once per queue (see _notify_jobs; these are all due now).
+        PERFORM pg_notify('flowsync_jobs',
+                          q.queue || ' ' || floor(extract(epoch FROM p_now) * 1000)::bigint)
+        FROM (SELECT DISTINCT unnest(v_rest_queues) AS queue) q;
     END IF;
 
     RETURN QUERY SELECT * FROM flowsync._lease_steps(v_handoff, p_worker, p_lease_ms, p_now);

@@ -1,5 +1,7 @@
 -- queued -> running for the given steps, under a new lease for p_worker; returns what the
 -- worker needs to run each one (config, input, the outputs its expressions may read).
+-- Their executions are already running, except for steps claimed from the job table:
+-- claim_steps starts those.
 -- Every statement is driven by the id arrays through primary-key lookups, so its plan stays
 -- right even before the tables have statistics.
 CREATE OR REPLACE FUNCTION flowsync._lease_steps(
@@ -10,8 +12,7 @@ CREATE OR REPLACE FUNCTION flowsync._lease_steps(
 ) RETURNS SETOF flowsync.step_claim
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_leased     bigint[];
-    v_executions uuid[];
+    v_leased bigint[];
 BEGIN
     IF coalesce(cardinality(p_step_ids), 0) = 0 THEN
         RETURN;
@@ -27,26 +28,12 @@ BEGIN
             started_at = p_now
         FROM unnest(p_step_ids) AS q(id)
         WHERE s.id = q.id AND s.status = 'queued'
-        RETURNING s.id, s.execution_id
+        RETURNING s.id
     )
-    SELECT array_agg(id ORDER BY id), array_agg(DISTINCT execution_id ORDER BY execution_id)
-    INTO v_leased, v_executions
-    FROM leased;
+    SELECT array_agg(id ORDER BY id) INTO v_leased FROM leased;
     IF v_leased IS NULL THEN
         RETURN;
     END IF;
-
-    -- An execution starts running with its first step. Lock in id order: every function
-    -- that locks several executions does, so they cannot deadlock with each other.
-    UPDATE flowsync.executions e SET status = 'running', started_at = p_now
-    FROM (
-        SELECT x.id FROM unnest(v_executions) AS q(id)
-        JOIN flowsync.executions x ON x.id = q.id
-        WHERE x.status = 'queued'
-        ORDER BY x.id
-        FOR UPDATE OF x
-    ) l
-    WHERE e.id = l.id;
 
     RETURN QUERY
     SELECT 'claimed'::text, s.id, s.execution_id, w.name, e.version, s.node_id, n.type, n.config,

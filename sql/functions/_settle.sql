@@ -1,7 +1,7 @@
 -- After steps reached a terminal state (p_terminal, not yet accounted for; any number of
 -- executions): apply their edges to their dependents, decide each dependent by its join
--- rule, skip what can no longer run (following those skips downstream), mark newly runnable
--- steps queued, update the executions' counters and finish those with no open step left.
+-- rule (one write per dependent: its counters and, once decided, queued or skipped), follow
+-- skips downstream, update the executions' counters and finish those with no open step left.
 -- Set-based: the cost grows with the number of edges, not with one statement per step.
 -- Returns the newly queued step ids for _dispatch. Callers hold the executions' row locks.
 CREATE OR REPLACE FUNCTION flowsync._settle(
@@ -21,43 +21,50 @@ BEGIN
     END IF;
 
     WHILE coalesce(cardinality(v_frontier), 0) > 0 LOOP
-        WITH bumped AS (
+        -- Add the frontier's edges to their dependents' counters and decide each dependent
+        -- by its join rule, in one write: pending -> queued (run), skipped, or still pending.
+        WITH decided AS (
             UPDATE flowsync.steps d
-            SET deps_succeeded = d.deps_succeeded + p.ok,
-                deps_failed = d.deps_failed + p.failed,
-                deps_skipped = d.deps_skipped + p.skipped
-            FROM flowsync._edge_counts(v_frontier) p
-            WHERE d.execution_id = p.execution_id AND d.node_idx = p.to_idx AND d.status = 'pending'
-            RETURNING d.id, d.execution_id, d.node_idx, d.deps_succeeded, d.deps_failed,
-                      d.deps_skipped
-        ), decided AS (
-            SELECT b.id,
-                   flowsync._join_decision(n.join_rule, n.upstream_count, b.deps_succeeded,
-                                           b.deps_failed, b.deps_skipped) AS decision
-            FROM bumped b
-            -- (key lookups in this order, whatever the statistics say: see _lease_steps)
-            CROSS JOIN LATERAL (
-                SELECT x.workflow_id, x.version FROM flowsync.executions x
-                WHERE x.id = b.execution_id OFFSET 0) x
-            CROSS JOIN LATERAL (
-                SELECT n.join_rule, n.upstream_count FROM flowsync.workflow_nodes n
-                WHERE n.workflow_id = x.workflow_id AND n.version = x.version
-                  AND n.node_idx = b.node_idx
-                OFFSET 0) n
+            SET deps_succeeded = p.succeeded, deps_failed = p.failed, deps_skipped = p.skipped,
+                status = CASE p.decision WHEN 'run' THEN 'queued'::flowsync.step_status
+                                         WHEN 'skip' THEN 'skipped'::flowsync.step_status
+                                         ELSE d.status END,
+                queued_at = CASE WHEN p.decision = 'run' THEN p_now ELSE d.queued_at END,
+                run_at = CASE WHEN p.decision = 'run' THEN p_now ELSE d.run_at END,
+                finished_at = CASE WHEN p.decision = 'skip' THEN p_now ELSE d.finished_at END
+            FROM (
+                SELECT t.id, t.succeeded, t.failed, t.skipped,
+                       flowsync._join_decision(n.join_rule, n.upstream_count, t.succeeded,
+                                               t.failed, t.skipped) AS decision
+                FROM flowsync._edge_counts(v_frontier) c
+                -- (key lookups in this order, whatever the statistics say: see _lease_steps;
+                -- the caller holds the execution's lock, so the counters read here are
+                -- the ones this statement updates)
+                CROSS JOIN LATERAL (
+                    SELECT t.id, t.deps_succeeded + c.ok AS succeeded,
+                           t.deps_failed + c.failed AS failed,
+                           t.deps_skipped + c.skipped AS skipped
+                    FROM flowsync.steps t
+                    WHERE t.execution_id = c.execution_id AND t.node_idx = c.to_idx
+                      AND t.status = 'pending'
+                    OFFSET 0) t
+                CROSS JOIN LATERAL (
+                    SELECT x.workflow_id, x.version FROM flowsync.executions x
+                    WHERE x.id = c.execution_id OFFSET 0) x
+                CROSS JOIN LATERAL (
+                    SELECT n.join_rule, n.upstream_count FROM flowsync.workflow_nodes n
+                    WHERE n.workflow_id = x.workflow_id AND n.version = x.version
+                      AND n.node_idx = c.to_idx
+                    OFFSET 0) n
+            ) p
+            WHERE d.id = p.id
+            RETURNING d.id, d.status
         )
-        SELECT coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'run'), '{}'),
-               coalesce(array_agg(d.id) FILTER (WHERE d.decision = 'skip'), '{}')
+        SELECT coalesce(array_agg(d.id) FILTER (WHERE d.status = 'queued'), '{}'),
+               coalesce(array_agg(d.id) FILTER (WHERE d.status = 'skipped'), '{}')
         INTO v_new_ready, v_skipped
         FROM decided d;
 
-        IF cardinality(v_skipped) > 0 THEN
-            UPDATE flowsync.steps s SET status = 'skipped', finished_at = p_now
-            FROM unnest(v_skipped) AS k(id) WHERE s.id = k.id;
-        END IF;
-        IF cardinality(v_new_ready) > 0 THEN
-            UPDATE flowsync.steps s SET status = 'queued', queued_at = p_now, run_at = p_now
-            FROM unnest(v_new_ready) AS q(id) WHERE s.id = q.id;
-        END IF;
         v_ready := v_ready || v_new_ready;
         v_closed := v_closed || v_skipped;
         v_frontier := v_skipped;

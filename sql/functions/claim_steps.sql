@@ -32,6 +32,22 @@ BEGIN
     )
     SELECT array_agg(step_id ORDER BY step_id) INTO v_ids FROM picked;
 
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
     RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
+
+    -- An execution starts running with its first step. Lock in id order: every function
+    -- that locks several executions does, so they cannot deadlock with each other.
+    UPDATE flowsync.executions e SET status = 'running', started_at = p_now
+    FROM (
+        SELECT x.id FROM flowsync.executions x
+        WHERE x.id IN (SELECT s.execution_id FROM unnest(v_ids) AS q(id)
+                       JOIN flowsync.steps s ON s.id = q.id)
+          AND x.status = 'queued'
+        ORDER BY x.id
+        FOR UPDATE OF x
+    ) l
+    WHERE e.id = l.id;
 END;
 $$;
