@@ -316,13 +316,12 @@ $$;
 CREATE FUNCTION flowsync._lease_steps(p_step_ids bigint[], p_worker text, p_lease_ms integer, p_now timestamp with time zone) RETURNS SETOF flowsync.step_claim
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    v_leased bigint[];
 BEGIN
     IF coalesce(cardinality(p_step_ids), 0) = 0 THEN
         RETURN;
     END IF;
 
+    RETURN QUERY
     WITH leased AS (
         UPDATE flowsync.steps s
         SET status = 'running',
@@ -333,14 +332,8 @@ BEGIN
             started_at = p_now
         FROM unnest(p_step_ids) AS q(id)
         WHERE s.id = q.id AND s.status = 'queued'
-        RETURNING s.id
+        RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
     )
-    SELECT array_agg(id ORDER BY id) INTO v_leased FROM leased;
-    IF v_leased IS NULL THEN
-        RETURN;
-    END IF;
-
-    RETURN QUERY
     SELECT 'claimed'::text, s.id, s.execution_id, w.name, e.version, s.node_id, n.type, n.config,
            s.attempt, n.max_attempts, s.lease_token, n.timeout_ms, e.input,
            CASE WHEN cardinality(n.context_nodes) = 0 THEN '{}'::jsonb ELSE (
@@ -356,8 +349,7 @@ BEGIN
            s.state
     -- Each row by its key, in this order, whatever the statistics say: a LATERAL subquery
     -- with OFFSET 0 is one index lookup per outer row that the planner cannot reorder.
-    FROM unnest(v_leased) AS q(id)
-    CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
+    FROM leased s
     CROSS JOIN LATERAL (
         SELECT * FROM flowsync.executions e WHERE e.id = s.execution_id OFFSET 0) e
     CROSS JOIN LATERAL (
