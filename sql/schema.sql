@@ -2004,7 +2004,7 @@ CREATE TABLE flowsync.executions (
     CONSTRAINT executions_idempotency_key_chk CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
     CONSTRAINT executions_started_chk CHECK (((status = 'queued'::flowsync.execution_status) OR (started_at IS NOT NULL) OR (status = 'cancelled'::flowsync.execution_status)))
 )
-WITH (fillfactor='70');
+WITH (fillfactor='50');
 
 
 --
