@@ -26,8 +26,10 @@ import os
 import secrets
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
+from uuid import UUID
 
 import asyncpg
 import httpx
@@ -79,6 +81,8 @@ class Worker:
         self._pool: asyncpg.Pool[Any] | None = None
         self._tasks: dict[int, tuple[StepClaim, asyncio.Task[None]]] = {}
         self._reports: list[dict[str, Any]] = []
+        self._report_executions: set[UUID] = set()  # the executions of self._reports
+        self._reporting: Counter[UUID] = Counter()  # executions of the reports in flight
         self._to_release: list[StepClaim] = []
         self._lost: set[int] = set()  # steps whose lease we no longer hold
         self._activity = asyncio.Event()
@@ -176,10 +180,19 @@ class Worker:
                 await self._release_unknown()
                 continue
             can_call = len(self._calls) < self.config.pipeline and not self._reconcile
-            if self._reports and can_call:
+            # A report locks its executions until it commits: another report for one of them
+            # would only wait its turn, so it waits here, and the loop claims new work (no
+            # such lock) beside the report in flight instead.
+            if self._reports and can_call and self._report_executions.isdisjoint(self._reporting):
                 batch, self._reports = self._reports, []
+                executions, self._report_executions = self._report_executions, set()
                 limit = 0 if self._stopping else self._free_slots()
-                self._spawn(limit, self._flush_reports(batch, limit, self._wakes, resources))
+                self._reporting.update(executions)
+                self._spawn(
+                    limit,
+                    self._flush_reports(batch, limit, self._wakes, resources),
+                    functools.partial(self._done_reporting, executions),
+                )
                 continue
             if self._to_release:
                 await self._release()
@@ -209,7 +222,15 @@ class Worker:
         free = self.config.concurrency - len(self._tasks) - self._reserved
         return max(0, min(share, free))
 
-    def _spawn(self, slots: int, call: Coroutine[Any, Any, None]) -> None:
+    def _done_reporting(self, executions: set[UUID]) -> None:
+        self._reporting -= Counter(executions)  # (drops the executions no report holds)
+
+    def _spawn(
+        self,
+        slots: int,
+        call: Coroutine[Any, Any, None],
+        on_done: Callable[[], None] = lambda: None,
+    ) -> None:
         """Run a claim/report round trip beside the loop, holding `slots` until it is done."""
         self._reserved += slots
         task = asyncio.create_task(call)
@@ -218,6 +239,7 @@ class Worker:
         def done(finished: asyncio.Task[None]) -> None:
             self._calls.discard(finished)
             self._reserved -= slots
+            on_done()
             if not finished.cancelled() and finished.exception() is not None:
                 self._failure = self._failure or finished.exception()
             self._activity.set()
@@ -366,6 +388,7 @@ class Worker:
                 self._to_release.append(claim)
         else:
             self._reports.append(report)
+            self._report_executions.add(claim.execution_id)
             self.steps_run += 1
         finally:
             self._tasks.pop(claim.step_id, None)
