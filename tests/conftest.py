@@ -30,3 +30,11 @@ def database_dsn(pg_server: ServerForTests) -> Iterator[str]:
         yield pg_server.dsn_for(name)
     finally:
         pg_server.drop_database(name)
+
+
+@pytest.fixture
+def cli_db(database_dsn: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's database, for `flowsync` commands run in this process (JSON logs)."""
+    monkeypatch.setenv("FLOWSYNC_DATABASE_URL", database_dsn)
+    monkeypatch.setenv("FLOWSYNC_LOG_FORMAT", "json")
+    return database_dsn

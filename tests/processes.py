@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -52,3 +53,8 @@ class FlowSyncProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+def log_tails(processes: Iterable[FlowSyncProcess], chars: int = 4000) -> str:
+    """The end of each process's log, headed by its file name: for assertion messages."""
+    return "\n".join(f"--- {p.log_path.name}\n{p.log()[-chars:]}" for p in processes)

@@ -72,15 +72,9 @@ class StepOut(msgspec.Struct):
     worker_id: str | None
 
 
-class ExecutionDetailOut(msgspec.Struct):
-    id: UUID
-    workflow: str
-    version: int
-    status: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    idempotency_key: str | None
+class ExecutionDetailOut(ExecutionOut):
+    """An execution with its input, result and steps."""
+
     input: Any
     output: Any
     error: Any

@@ -481,13 +481,6 @@ def test_resume_needs_a_write_key(client: Client, api_keys: Keys, db: Db) -> Non
 # -- the CLI ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def cli_db(database_dsn: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("FLOWSYNC_DATABASE_URL", database_dsn)
-    monkeypatch.setenv("FLOWSYNC_LOG_FORMAT", "json")
-    return database_dsn
-
-
 def test_cli_run_prints_the_new_execution_id(
     cli_db: str, db: Db, capsys: pytest.CaptureFixture[str]
 ) -> None:

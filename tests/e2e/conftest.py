@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -13,7 +14,7 @@ import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from tests.processes import FlowSyncProcess
+from tests.processes import FlowSyncProcess, log_tails
 from tests.sql.conftest import Db
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -85,15 +86,22 @@ class Engine(Db):
         wait_for(done, timeout, f"{len(ids)} executions to finish")
 
     def worker_logs(self) -> str:
-        return "\n".join(f"--- {w.log_path.name}\n{w.log()[-4000:]}" for w in self.workers)
+        return log_tails(self.workers)
 
 
-@pytest.fixture
-def engine(database_dsn: str, tmp_path: Path) -> Iterator[Engine]:
-    with psycopg.connect(database_dsn, autocommit=True, row_factory=dict_row) as conn:
-        eng = Engine(conn, database_dsn, tmp_path)
+@contextmanager
+def running_engine(dsn: str, log_dir: Path) -> Iterator[Engine]:
+    """An Engine on `dsn`; its workers are stopped when the block ends."""
+    with psycopg.connect(dsn, autocommit=True, row_factory=dict_row) as conn:
+        eng = Engine(conn, dsn, log_dir)
         try:
             yield eng
         finally:
             for w in eng.workers:
                 w.stop()
+
+
+@pytest.fixture
+def engine(database_dsn: str, tmp_path: Path) -> Iterator[Engine]:
+    with running_engine(database_dsn, tmp_path) as eng:
+        yield eng

@@ -78,6 +78,27 @@ class FaultEngine(Engine):
         assert row is not None
         return int(row["n"])
 
+    def wait_finished_unless_workers_died(
+        self, ids: list[UUID], workers: list[WorkerProcess], timeout: float = 40
+    ) -> None:
+        """Wait for the executions to end; stop waiting early if every worker is gone (the
+        caller reports dead workers as problems)."""
+
+        def done() -> bool:
+            if all(w.proc.poll() is not None for w in workers):
+                return True
+            self.rescue()  # the workers do this every 5 s; calling it just saves time
+            return (
+                self.count(
+                    "SELECT count(*) FROM flowsync.executions WHERE id = ANY (%s) "
+                    "AND status NOT IN ('succeeded', 'failed', 'cancelled')",
+                    ids,
+                )
+                == 0
+            )
+
+        wait_for(done, timeout, f"{len(ids)} executions to finish", interval=0.2)
+
     def count(self, sql: str, *params: Any) -> int:
         row = self.conn.execute(sql, params).fetchone()
         assert row is not None

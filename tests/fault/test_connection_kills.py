@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from uuid import UUID
 
-from tests.e2e.conftest import wait_for
 from tests.fault.conftest import (
     FaultEngine,
     assert_no_problems,
@@ -68,20 +67,7 @@ def test_terminated_connections_lose_and_double_nothing(engine: FaultEngine) -> 
         "('succeeded', 'failed', 'cancelled')"
     )
 
-    def all_done() -> bool:
-        if all(w.proc.poll() is not None for w in workers):
-            return True  # nobody left to finish them: reported below
-        engine.rescue()  # the workers do this every 5 s; calling it just saves time
-        return (
-            engine.count(
-                "SELECT count(*) FROM flowsync.executions WHERE id = ANY (%s) "
-                "AND status NOT IN ('succeeded', 'failed', 'cancelled')",
-                ids,
-            )
-            == 0
-        )
-
-    wait_for(all_done, 40, f"{len(ids)} executions to finish", interval=0.2)
+    engine.wait_finished_unless_workers_died(ids, workers)
     problems = dead_worker_problems(workers)
     found, summary = effectively_once_problems(engine, ids, CHAIN)
     problems += found

@@ -66,20 +66,7 @@ def test_server_restart_mid_run_loses_and_doubles_nothing(
         )
         assert unfinished > 0, "the run finished before the restart: nothing was tested"
 
-        def all_done() -> bool:
-            if all(w.proc.poll() is not None for w in workers):
-                return True  # nobody left to finish them: reported below
-            engine.rescue()  # the workers do this every 5 s; calling it just saves time
-            return (
-                engine.count(
-                    "SELECT count(*) FROM flowsync.executions WHERE id = ANY (%s) "
-                    "AND status NOT IN ('succeeded', 'failed', 'cancelled')",
-                    ids,
-                )
-                == 0
-            )
-
-        wait_for(all_done, 40, f"{len(ids)} executions to finish", interval=0.2)
+        engine.wait_finished_unless_workers_died(ids, workers)
         problems = dead_worker_problems(workers)
 
         # Pickup after the restart. Every live worker listens again (the first query on a

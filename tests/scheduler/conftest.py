@@ -12,7 +12,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from tests.e2e.conftest import wait_for
-from tests.processes import FlowSyncProcess
+from tests.processes import FlowSyncProcess, log_tails
 from tests.sql.conftest import Db
 
 # How long a follower may take to replace a dead leader ("within a few seconds").
@@ -85,7 +85,7 @@ class Cluster(Db):
         )
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.log()[-3000:]}" for p in self.processes)
+        return log_tails(self.processes, 3000)
 
 
 @pytest.fixture

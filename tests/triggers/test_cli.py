@@ -8,13 +8,6 @@ from flowsync.cli import main
 from tests.sql.conftest import Db
 
 
-@pytest.fixture
-def cli_db(database_dsn: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("FLOWSYNC_DATABASE_URL", database_dsn)
-    monkeypatch.setenv("FLOWSYNC_LOG_FORMAT", "json")
-    return database_dsn
-
-
 def test_create_list_delete(cli_db: str, db: Db, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["triggers", "list"]) == 0
     assert capsys.readouterr().out.strip() == "no triggers"

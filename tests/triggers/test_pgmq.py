@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 
 from flowsync.pgmq import consume_pgmq_triggers
 from flowsync.pgmq.install import install_pgmq
-from tests.e2e.conftest import Engine, wait_for
+from tests.e2e.conftest import Engine, running_engine, wait_for
 from tests.sql.conftest import Db
 from tests.triggers.conftest import executions, with_pool
 
@@ -152,13 +152,8 @@ def test_a_consumer_killed_mid_batch_loses_and_doubles_nothing(
 
 @pytest.fixture
 def engine(pgmq_db: Db, database_dsn: str, tmp_path: Path) -> Iterator[Engine]:
-    with psycopg.connect(database_dsn, autocommit=True, row_factory=dict_row) as conn:
-        eng = Engine(conn, database_dsn, tmp_path)
-        try:
-            yield eng
-        finally:
-            for worker in eng.workers:
-                worker.stop()
+    with running_engine(database_dsn, tmp_path) as eng:
+        yield eng
 
 
 def test_pgmq_send_action_publishes_step_results(engine: Engine) -> None:
