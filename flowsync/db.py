@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import asyncpg
 import msgspec
+
+# A NUL escape in encoded JSON (an even number of backslashes before it is still one escape):
+# PostgreSQL refuses \u0000 in jsonb.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
@@ -13,6 +18,11 @@ _decoder = msgspec.json.Decoder()
 
 def _encode_json(value: Any) -> str:
     return _encoder.encode(value).decode()
+
+
+def has_nul_escape(encoded_json: bytes) -> bool:
+    """Whether this JSON holds a \\u0000, which a jsonb column cannot store."""
+    return _NUL_ESCAPE.search(encoded_json) is not None
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:

@@ -12,6 +12,7 @@ import msgspec
 
 from flowsync.api.pagination import decode_cursor, encode_cursor
 from flowsync.api.problems import ApiProblem, FieldError
+from flowsync.db import has_nul_escape
 
 MAX_VERSION = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
@@ -138,9 +139,6 @@ class Replayed(msgspec.Struct):
 
 _AT = re.compile(r"^(.*) - at `\$(.*)`$", re.DOTALL)
 _UNKNOWN_FIELD = re.compile(r"unknown field `(.*)`")
-# A NUL escape in encoded JSON (an even number of backslashes before it is still one escape);
-# Postgres refuses \u0000 in jsonb, so it has to be refused here as bad input.
-_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def bad_request(detail: str, path: str, message: str) -> ApiProblem:
@@ -166,7 +164,7 @@ def decode_body(body: bytes, kind: type[T]) -> T:
 def encoded_input(value: Any, path: str = "input") -> bytes:
     """`value` as stored (compact JSON); refuses what Postgres cannot store."""
     encoded = msgspec.json.encode(value)
-    if _NUL_ESCAPE.search(encoded):
+    if has_nul_escape(encoded):
         raise bad_request("JSON strings may not contain NUL characters", path, "contains \\u0000")
     return encoded
 

@@ -26,7 +26,6 @@ import os
 import secrets
 import socket
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 from uuid import UUID
@@ -82,7 +81,7 @@ class Worker:
         self._tasks: dict[int, tuple[StepClaim, asyncio.Task[None]]] = {}
         self._reports: list[dict[str, Any]] = []
         self._report_executions: set[UUID] = set()  # the executions of self._reports
-        self._reporting: Counter[UUID] = Counter()  # executions of the reports in flight
+        self._reporting: set[UUID] = set()  # executions of the reports in flight
         self._to_release: list[StepClaim] = []
         self._lost: set[int] = set()  # steps whose lease we no longer hold
         self._activity = asyncio.Event()
@@ -113,13 +112,16 @@ class Worker:
             ),
             give_up=stop.is_set,
         )
-        http = httpx.AsyncClient(timeout=30.0) if self._resources is None else None
-        resources = self._resources or Resources(
-            http=http or httpx.AsyncClient(),
-            env=expression_env(os.environ),
-            smtp=SmtpSettings.from_env(os.environ),
-            db=self._pool,
-        )
+        http: httpx.AsyncClient | None = None  # ours to close, when we made it
+        resources = self._resources
+        if resources is None:
+            http = httpx.AsyncClient(timeout=30.0)
+            resources = Resources(
+                http=http,
+                env=expression_env(os.environ),
+                smtp=SmtpSettings.from_env(os.environ),
+                db=self._pool,
+            )
         pool = self._pool
         await retry_transient(
             "register_worker",
@@ -150,9 +152,11 @@ class Worker:
             await self._main_loop(resources)
         finally:
             listener_stop.set()
-            for task in [*helpers, *self._calls]:
+            # (step tasks too: after a failure they must not run on against a closed pool)
+            leftovers = [*helpers, *self._calls, *(task for _, task in self._tasks.values())]
+            for task in leftovers:
                 task.cancel()
-            await asyncio.gather(*helpers, *self._calls, return_exceptions=True)
+            await asyncio.gather(*leftovers, return_exceptions=True)
             try:
                 await asyncio.wait_for(store.stop_worker(pool, self.id), 5)
             except (*TRANSIENT_ERRORS, asyncpg.PostgresError):  # type: ignore[misc]
@@ -223,7 +227,7 @@ class Worker:
         return max(0, min(share, free))
 
     def _done_reporting(self, executions: set[UUID]) -> None:
-        self._reporting -= Counter(executions)  # (drops the executions no report holds)
+        self._reporting -= executions  # (disjoint from every other report in flight)
 
     def _spawn(
         self,
@@ -445,4 +449,9 @@ class Worker:
         call: Callable[[], Awaitable[T]],
         on_retry: Callable[[], None] = lambda: None,
     ) -> T:
-        return await retry_transient(what, call, on_retry=on_retry)
+        # Once stopping and past the grace period, give up on a database that does not
+        # answer: the loop fails and the worker exits instead of retrying forever.
+        return await retry_transient(what, call, on_retry=on_retry, give_up=self._past_grace)
+
+    def _past_grace(self) -> bool:
+        return self._stopping and time.monotonic() >= self._grace_deadline

@@ -19,6 +19,7 @@ from flowsync.actions import (
     as_action_error,
     normalize_result,
 )
+from flowsync.db import has_nul_escape
 from flowsync.store.engine import StepClaim
 
 
@@ -45,7 +46,40 @@ def context_for(claim: StepClaim, resources: Resources) -> StepContext:
 async def run_step(
     claim: StepClaim, registry: Registry, resources: Resources, max_output_bytes: int
 ) -> dict[str, Any]:
-    """The report for one attempt. Cancellation (shutdown, lost lease) propagates."""
+    """The report for one attempt, one the database can store. Cancellation (shutdown, lost
+    lease) propagates."""
+    try:
+        report = await _attempt(claim, registry, resources, max_output_bytes)
+    except Exception as exc:  # (not the action's: those are reports already) a bug of ours
+        return _unreportable(claim, f"the worker failed to run it: {type(exc).__name__}")
+    try:
+        encoded = msgspec.json.encode(report)
+    except (TypeError, ValueError) as exc:
+        return _unreportable(claim, f"its result is not JSON ({exc})")
+    if has_nul_escape(encoded):
+        return _unreportable(claim, "its result contains a NUL character (\\u0000)")
+    return report
+
+
+def _unreportable(claim: StepClaim, why: str) -> dict[str, Any]:
+    """A permanent failure in place of a report the database would refuse: one bad step
+    must not fail its whole batch. Says nothing of the step's own values (they are what
+    could not be stored)."""
+    error = PermanentError(f"the step's report cannot be stored: {why}")
+    return {
+        "step_id": claim.step_id,
+        "token": str(claim.lease_token),
+        "kind": "failed",
+        "error": error.to_dict(),
+        "retryable": False,
+        "retry_after_ms": None,
+        "logs": [],
+    }
+
+
+async def _attempt(
+    claim: StepClaim, registry: Registry, resources: Resources, max_output_bytes: int
+) -> dict[str, Any]:
     ctx = context_for(claim, resources)
     report: dict[str, Any] = {"step_id": claim.step_id, "token": str(claim.lease_token)}
     try:

@@ -53,3 +53,9 @@ async def count_running(ctx: StepContext) -> dict[str, Any]:
     finally:
         _running -= 1
     return {"most_running": _most_running}
+
+
+@action("tests.nul_output")
+async def nul_output(ctx: StepContext) -> dict[str, Any]:
+    """Return text PostgreSQL cannot store in jsonb (a NUL character)."""
+    return {"text": "before\x00after"}

@@ -135,6 +135,31 @@ def test_a_worker_runs_at_most_its_concurrency(engine: Engine, pipeline: str) ->
     assert rows is not None and rows["most"] == 4, engine.worker_logs()
 
 
+def test_a_result_the_database_cannot_store_fails_only_its_step(engine: Engine) -> None:
+    """A NUL character in an output: that step fails for good, its batch-mates succeed, and
+    the worker keeps working."""
+    engine.save(
+        {
+            "name": "mixed",
+            "nodes": [
+                {"id": "bad", "type": "tests.nul_output"},
+                *({"id": f"ok{i}", "type": "noop"} for i in range(5)),
+            ],
+        }
+    )
+    worker = engine.worker("--concurrency", "10", "--actions", ACTIONS)
+    execution = engine.wait_finished(engine.start_now("mixed"))
+    assert execution["status"] == "failed", engine.worker_logs()
+    steps = engine.steps(execution["id"])
+    assert steps["bad"]["status"] == "failed"
+    assert "NUL character" in steps["bad"]["error"]["message"]
+    assert all(steps[f"ok{i}"]["status"] == "succeeded" for i in range(5))
+    assert worker.alive(), engine.worker_logs()
+    # ... and still runs work.
+    engine.save({"name": "after", "nodes": [{"id": "a", "type": "noop"}]})
+    assert engine.wait_finished(engine.start_now("after"))["status"] == "succeeded"
+
+
 @pytest.mark.parametrize("big", [True, False])
 def test_if_else_with_skip_propagation(engine: Engine, big: bool) -> None:
     engine.save(
