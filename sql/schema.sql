@@ -553,7 +553,8 @@ CREATE FUNCTION flowsync.cancel_execution(p_execution_id uuid, p_reason text DEF
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_status flowsync.execution_status;
+    v_status    flowsync.execution_status;
+    v_cancelled bigint[];
 BEGIN
     SELECT e.status INTO v_status FROM flowsync.executions e WHERE e.id = p_execution_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -562,19 +563,27 @@ BEGIN
         RETURN 'already_' || v_status::text;
     END IF;
 
-    DELETE FROM flowsync.jobs j
-    WHERE j.step_id IN (SELECT s.id FROM flowsync.steps s
-                        WHERE s.execution_id = p_execution_id AND s.status = 'queued');
-
     INSERT INTO flowsync.step_attempts
         (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
     SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.queued_at, s.started_at,
            p_now
     FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.status = 'running';
 
-    UPDATE flowsync.steps s
-    SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = p_now
-    WHERE s.execution_id = p_execution_id AND s.status IN ('pending', 'queued', 'running');
+    WITH cancelled AS (
+        UPDATE flowsync.steps s
+        SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = p_now
+        WHERE s.execution_id = p_execution_id AND s.status IN ('pending', 'queued', 'running')
+        RETURNING s.id
+    )
+    SELECT array_agg(id) INTO v_cancelled FROM cancelled;
+
+    -- Their jobs. After the steps (a step handed back meanwhile is cancelled too, and its
+    -- new job seen here); SKIP LOCKED: a job a claimer holds is being deleted by that claim,
+    -- which waits for this execution's lock and then finds the step cancelled.
+    DELETE FROM flowsync.jobs j
+    WHERE j.step_id IN (SELECT k.step_id FROM flowsync.jobs k
+                        WHERE k.step_id = ANY (v_cancelled)
+                        FOR UPDATE SKIP LOCKED);
 
     UPDATE flowsync.executions e
     SET status = 'cancelled', finished_at = p_now, steps_open = 0,
@@ -623,20 +632,24 @@ BEGIN
     IF v_ids IS NULL THEN
         RETURN;
     END IF;
-    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
 
-    -- An execution starts running with its first step. Lock in id order: every function
-    -- that locks several executions does, so they cannot deadlock with each other.
+    -- An execution starts running with its first step. Start the queued ones among these
+    -- before leasing any step: executions are locked before steps (in id order), as by
+    -- cancel_execution and every function that locks both, so none can deadlock another.
     UPDATE flowsync.executions e SET status = 'running', started_at = p_now
     FROM (
         SELECT x.id FROM flowsync.executions x
-        WHERE x.id IN (SELECT s.execution_id FROM unnest(v_ids) AS q(id)
-                       JOIN flowsync.steps s ON s.id = q.id)
+        WHERE x.id = ANY (ARRAY(
+                  SELECT s.execution_id FROM unnest(v_ids) AS q(id)
+                  CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
+                      SELECT s.execution_id FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s))
           AND x.status = 'queued'
         ORDER BY x.id
         FOR UPDATE OF x
     ) l
     WHERE e.id = l.id;
+
+    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
 END;
 $$;
 

@@ -10,7 +10,8 @@ CREATE OR REPLACE FUNCTION flowsync.cancel_execution(
 ) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_status flowsync.execution_status;
+    v_status    flowsync.execution_status;
+    v_cancelled bigint[];
 BEGIN
     SELECT e.status INTO v_status FROM flowsync.executions e WHERE e.id = p_execution_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -19,19 +20,27 @@ BEGIN
         RETURN 'already_' || v_status::text;
     END IF;
 
-    DELETE FROM flowsync.jobs j
-    WHERE j.step_id IN (SELECT s.id FROM flowsync.steps s
-                        WHERE s.execution_id = p_execution_id AND s.status = 'queued');
-
     INSERT INTO flowsync.step_attempts
         (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
     SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.queued_at, s.started_at,
            p_now
     FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.status = 'running';
 
-    UPDATE flowsync.steps s
-    SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = p_now
-    WHERE s.execution_id = p_execution_id AND s.status IN ('pending', 'queued', 'running');
+    WITH cancelled AS (
+        UPDATE flowsync.steps s
+        SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = p_now
+        WHERE s.execution_id = p_execution_id AND s.status IN ('pending', 'queued', 'running')
+        RETURNING s.id
+    )
+    SELECT array_agg(id) INTO v_cancelled FROM cancelled;
+
+    -- Their jobs. After the steps (a step handed back meanwhile is cancelled too, and its
+    -- new job seen here); SKIP LOCKED: a job a claimer holds is being deleted by that claim,
+    -- which waits for this execution's lock and then finds the step cancelled.
+    DELETE FROM flowsync.jobs j
+    WHERE j.step_id IN (SELECT k.step_id FROM flowsync.jobs k
+                        WHERE k.step_id = ANY (v_cancelled)
+                        FOR UPDATE SKIP LOCKED);
 
     UPDATE flowsync.executions e
     SET status = 'cancelled', finished_at = p_now, steps_open = 0,

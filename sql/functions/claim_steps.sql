@@ -1,5 +1,6 @@
--- Claim up to p_limit ready jobs from p_queues for p_worker, in one statement: the jobs are
--- deleted (SKIP LOCKED, so concurrent claimers never get the same one) and their steps leased.
+-- Claim up to p_limit ready jobs from p_queues for p_worker: the jobs are deleted (SKIP
+-- LOCKED, so concurrent claimers never get the same one), executions not yet running are
+-- started, and the steps leased.
 CREATE OR REPLACE FUNCTION flowsync.claim_steps(
     p_worker    text,
     p_queues    text[],
@@ -35,19 +36,23 @@ BEGIN
     IF v_ids IS NULL THEN
         RETURN;
     END IF;
-    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
 
-    -- An execution starts running with its first step. Lock in id order: every function
-    -- that locks several executions does, so they cannot deadlock with each other.
+    -- An execution starts running with its first step. Start the queued ones among these
+    -- before leasing any step: executions are locked before steps (in id order), as by
+    -- cancel_execution and every function that locks both, so none can deadlock another.
     UPDATE flowsync.executions e SET status = 'running', started_at = p_now
     FROM (
         SELECT x.id FROM flowsync.executions x
-        WHERE x.id IN (SELECT s.execution_id FROM unnest(v_ids) AS q(id)
-                       JOIN flowsync.steps s ON s.id = q.id)
+        WHERE x.id = ANY (ARRAY(
+                  SELECT s.execution_id FROM unnest(v_ids) AS q(id)
+                  CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
+                      SELECT s.execution_id FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s))
           AND x.status = 'queued'
         ORDER BY x.id
         FOR UPDATE OF x
     ) l
     WHERE e.id = l.id;
+
+    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
 END;
 $$;

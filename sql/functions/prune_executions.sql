@@ -1,5 +1,5 @@
 -- Retention: delete up to p_limit finished executions (succeeded, failed, cancelled) that
--- finished before p_older_than, oldest first, with their steps, attempts, logs and events (ON
+-- finished before p_older_than, oldest created first, with their steps, attempts, logs and events (ON
 -- DELETE CASCADE). Queued and running executions are never touched; executions another
 -- transaction holds (a resume in progress) are skipped. Returns how many it deleted: call it
 -- again while that equals p_limit. Safe to run from many processes at once.
