@@ -44,10 +44,6 @@ def compact_json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-def pretty_json(value: Any) -> str:
-    return msgspec.json.format(msgspec.json.encode(value), indent=2).decode()
-
-
 def error_summary(error: Any, width: int = 60) -> str:
     """An error's message (else its JSON), cut to `width` characters."""
     if error is None:

@@ -12,8 +12,6 @@ drop repeated deliveries. Statuses and network errors are retried as in the `htt
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 import msgspec
@@ -22,16 +20,9 @@ from msgspec import UNSET
 from flowsync.actions.base import PermanentError, StepContext, load_config, to_text
 from flowsync.actions.http import OutgoingRequest, request_timeout, send
 from flowsync.definition.configs import WebhookConfig
+from flowsync.triggers.signature import SIGNATURE_HEADER, sign  # what our receivers check
 
 __all__ = ["SIGNATURE_HEADER", "send_webhook", "sign"]
-
-SIGNATURE_HEADER = "X-FlowSync-Signature"
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The signature header value for a body sent at `timestamp` (unix seconds)."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 async def send_webhook(ctx: StepContext) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, QueryParameter
@@ -18,12 +18,9 @@ from flowsync.api.execution_schemas import (
     decode_keyset,
     encode_keyset,
 )
-from flowsync.api.executions import Cursor, Limit, actor
-from flowsync.api.pagination import check_limit
+from flowsync.api.executions import actor
+from flowsync.api.pagination import Cursor, Limit, check_limit
 from flowsync.api.problems import ApiProblem
-
-if TYPE_CHECKING:
-    pass
 
 
 def dead_letter_out(d: store.DeadLetter) -> DeadLetterOut:

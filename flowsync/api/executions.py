@@ -36,11 +36,9 @@ from flowsync.api.execution_schemas import (
     parse_uuid,
 )
 from flowsync.api.media import require_json
-from flowsync.api.pagination import check_limit
+from flowsync.api.pagination import Cursor, Limit, check_limit
 from flowsync.api.problems import ApiProblem
 
-Limit = Annotated[int, QueryParameter(description="page size (1-500)")]
-Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(

@@ -1,16 +1,20 @@
-"""Opaque cursors for keyset pagination."""
+"""Opaque cursors for keyset pagination, and the query parameters every listing takes."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
+from litestar.params import QueryParameter
 
 from flowsync.api.problems import ApiProblem, FieldError
 
 MAX_LIMIT = 500
+
+Limit = Annotated[int, QueryParameter(description=f"page size (1-{MAX_LIMIT})")]
+Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 T = TypeVar("T")
 
 

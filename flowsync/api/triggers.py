@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery
 from msgspec import UNSET
 
 from flowsync import store
@@ -21,7 +21,7 @@ from flowsync.api.execution_schemas import (
     parse_uuid,
 )
 from flowsync.api.media import require_json
-from flowsync.api.pagination import check_limit
+from flowsync.api.pagination import Cursor, Limit, check_limit
 from flowsync.api.problems import ApiProblem, FieldError
 from flowsync.store import triggers as trigger_store
 from flowsync.triggers.config import CheckedTrigger, TriggerConfigError, check_trigger, first_tick
@@ -35,8 +35,6 @@ from flowsync.triggers.models import (
 )
 from flowsync.triggers.signature import new_hook_key, new_secret
 
-Limit = Annotated[int, QueryParameter(description="page size (1-500)")]
-Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
 PGMQ_MISSING = (
     "pgmq is not installed in this database; install it with: bin/flowsync triggers install-pgmq"
 )

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery
 
 from flowsync import store
 from flowsync.api.auth import requires
+from flowsync.api.execution_schemas import MAX_VERSION
 from flowsync.api.media import require_json
-from flowsync.api.pagination import check_limit, decode_cursor, encode_cursor
+from flowsync.api.pagination import Cursor, Limit, check_limit, decode_cursor, encode_cursor
 from flowsync.api.problems import ApiProblem, FieldError
 from flowsync.api.schemas import (
     ArchiveState,
@@ -32,11 +33,6 @@ from flowsync.definition import (
 )
 from flowsync.definition.model import NAME_PATTERN
 
-Limit = Annotated[int, QueryParameter(description="page size (1-500)")]
-Cursor = Annotated[str | None, QueryParameter(description="next_cursor of the previous page")]
-
-
-MAX_VERSION = 2**31 - 1
 _NAME = re.compile(NAME_PATTERN)
 
 

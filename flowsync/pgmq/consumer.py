@@ -16,7 +16,7 @@ failed fire), is archived.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -42,10 +42,9 @@ TRIGGERS_PER_ROUND = 100
 MAX_ROUNDS = 10
 
 
-async def consume_pgmq_triggers(pool: asyncpg.Pool[Any], now: datetime | None = None) -> int:
+async def consume_pgmq_triggers(pool: asyncpg.Pool[Any]) -> int:
     """Consume one batch per enabled pgmq trigger (more while queues stay full); return the
     number of executions started. Does nothing when PGMQ is not installed."""
-    del now  # the queue's own clock decides visibility
     async with pool.acquire() as conn:
         if not await trigger_store.pgmq_installed(conn):
             return 0

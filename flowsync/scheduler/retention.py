@@ -1,8 +1,8 @@
 """Duty: delete what is older than the retention period, in short bounded batches.
 
 Finished executions go with their steps, attempts, logs and events (ON DELETE CASCADE);
-queued and running ones are never touched. Trigger fire records (when the triggers migration
-provides prune_trigger_fires), stopped or vanished workers and schedulers go too.
+queued and running ones are never touched. Trigger fire records, stopped or vanished workers and
+schedulers go too.
 """
 
 from __future__ import annotations
@@ -31,14 +31,12 @@ class RetentionDuty:
         keep, batch = self.retention, self.batch
         pruned = {
             "executions": await self._batches(lambda: store.prune_executions(pool, keep, batch)),
-            "trigger_fires": 0,
+            "trigger_fires": await self._batches(
+                lambda: store.prune_trigger_fires(pool, keep, batch)
+            ),
             "workers": await self._batches(lambda: store.prune_workers(pool, keep, batch)),
             "schedulers": await store.prune_schedulers(pool, keep),
         }
-        if await store.has_prune_trigger_fires(pool):
-            pruned["trigger_fires"] = await self._batches(
-                lambda: store.prune_trigger_fires(pool, keep, batch)
-            )
         total = sum(pruned.values())
         if total:
             log.info("scheduler.pruned", older_than=format_duration(keep), **pruned)

@@ -84,14 +84,6 @@ async def prune_schedulers(db: Connection, retention: timedelta) -> int:
     return count
 
 
-async def has_prune_trigger_fires(db: Connection) -> bool:
-    """Whether flowsync.prune_trigger_fires (from the triggers migration) exists."""
-    found: bool = await db.fetchval(
-        "SELECT to_regprocedure('flowsync.prune_trigger_fires(timestamptz, integer)') IS NOT NULL"
-    )
-    return found
-
-
 async def prune_trigger_fires(db: Connection, retention: timedelta, limit: int) -> int:
     count: int = await db.fetchval(
         "SELECT flowsync.prune_trigger_fires(now() - $1::interval, $2)", retention, limit

@@ -140,7 +140,7 @@ def cron_schedule(config: CronConfig) -> Schedule:
     return IntervalSchedule(every)
 
 
-def _check_kind(kind: str, config: _Config, issues: list[tuple[str, str]]) -> Schedule | None:
+def _check_kind(config: _Config, issues: list[tuple[str, str]]) -> Schedule | None:
     if isinstance(config, WebhookConfig):
         if not _HEADER_RE.match(config.delivery_id_header):
             issues.append(("config.delivery_id_header", "not a valid HTTP header name"))
@@ -185,7 +185,7 @@ def check_trigger(kind: Any, config: Any, input_mapping: Any) -> CheckedTrigger:
         raise TriggerConfigError([("config", "expected an object")])
     decoded = decode_config(kind, config)
     issues: list[tuple[str, str]] = []
-    schedule = _check_kind(kind, decoded, issues)
+    schedule = _check_kind(decoded, issues)
     source = getattr(decoded, "filter", None)
     if source is not None and (problem := check_expression(source, kind)):
         issues.append(("config.filter", problem))

@@ -9,7 +9,7 @@ the events stay pending, so each is processed exactly once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -30,10 +30,8 @@ log = get_logger("flowsync.triggers.events")
 BATCH_SIZE = 100
 
 
-async def process_pending_events(pool: asyncpg.Pool[Any], now: datetime | None = None) -> int:
-    """Process every pending event (in batches); return the number of executions started.
-    `now` is accepted for symmetry with the other duties; fires are stamped by the database."""
-    del now
+async def process_pending_events(pool: asyncpg.Pool[Any]) -> int:
+    """Process every pending event (in batches); return the number of executions started."""
     started = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():

@@ -33,14 +33,8 @@ BEGIN
     )
     SELECT coalesce(array_agg(id), '{}') INTO v_released FROM released;
 
-    INSERT INTO flowsync.jobs (step_id, queue, run_at)
-    SELECT s.id, n.queue, p_now
-    FROM flowsync.steps s
-    JOIN flowsync.executions e ON e.id = s.execution_id
-    JOIN flowsync.workflow_nodes n
-      ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-    WHERE s.id = ANY (v_released);
-    PERFORM flowsync._notify_jobs(v_released);
+    -- Back to the job table (and a wake-up), due now.
+    PERFORM flowsync._dispatch(v_released, NULL, '{}', 0, 0, p_now);
     RETURN cardinality(v_released);
 END;
 $$;

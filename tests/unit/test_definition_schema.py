@@ -6,6 +6,7 @@ import copy
 import json
 from typing import Any
 
+import jsonschema
 import pytest
 
 from flowsync.definition import (
@@ -15,8 +16,6 @@ from flowsync.definition import (
     parse_definition,
 )
 from tests.unit.test_definition_parse import EXAMPLE
-
-jsonschema = pytest.importorskip("jsonschema")
 
 
 def validator() -> Any:
