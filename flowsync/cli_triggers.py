@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -17,8 +17,9 @@ from flowsync.config import Settings
 from flowsync.database import database_dsn
 from flowsync.migrate import migrate
 from flowsync.store import triggers as trigger_store
-from flowsync.triggers.config import KINDS, TriggerConfigError, check_trigger, first_tick
-from flowsync.triggers.signature import new_hook_key, new_secret
+from flowsync.triggers.config import KINDS, TriggerConfigError
+from flowsync.triggers.manage import CreatedTrigger, create_trigger
+from flowsync.triggers.models import TriggerIn
 
 __all__ = ["add_trigger_commands", "describe"]
 
@@ -67,48 +68,30 @@ def cmd_create(settings: Settings, args: argparse.Namespace) -> int:
         config = msgspec.json.decode(args.config)
     except msgspec.DecodeError as exc:
         raise CliError(f"--config is not valid JSON: {exc}") from None
-    try:
-        checked = check_trigger(args.kind, config, args.input_mapping)
-    except TriggerConfigError as exc:
-        lines = "\n".join(f"  {path}: {message}" for path, message in exc.issues)
-        raise CliError(f"invalid trigger:\n{lines}") from None
-    if args.secret is not None and checked.kind != "webhook":
-        raise CliError("--secret: only webhook triggers have one")
-    if args.secret is not None and len(args.secret) < 8:
-        raise CliError("--secret: at least 8 characters")
-    secret = (args.secret or new_secret()) if checked.kind == "webhook" else None
+    new = TriggerIn(
+        workflow=args.workflow,
+        kind=args.kind,
+        config=config,
+        input_mapping=args.input_mapping,
+        enabled=not args.disabled,
+        secret=args.secret,
+    )
 
-    async def create(conn: asyncpg.Connection[Any]) -> trigger_store.TriggerRow:
-        if checked.kind == "pgmq":
-            if not await trigger_store.pgmq_installed(conn):
-                raise CliError("pgmq is not installed: run `flowsync triggers install-pgmq`")
-            await trigger_store.pgmq_create_queue(conn, checked.config["queue"])
+    async def create(conn: asyncpg.Connection[Any]) -> CreatedTrigger:
         try:
-            trigger_id = await trigger_store.create_trigger(
-                conn,
-                workflow=args.workflow,
-                kind=checked.kind,
-                enabled=not args.disabled,
-                config=checked.config,
-                input_mapping=checked.input_mapping,
-                hook_key=new_hook_key() if checked.kind == "webhook" else None,
-                secret=secret,
-                event_type=checked.event_type,
-                next_fire_at=first_tick(checked, datetime.now(UTC)),
-                actor=None,
-            )
+            return await create_trigger(conn, new, actor=None)
+        except TriggerConfigError as exc:
+            lines = "\n".join(f"  {path}: {message}" for path, message in exc.issues)
+            raise CliError(f"invalid trigger:\n{lines}") from None
         except store.StoreError as exc:
             raise CliError(str(exc)) from None
-        row = await trigger_store.get_trigger(conn, trigger_id)
-        assert row is not None
-        return row
 
     with database_dsn(settings) as dsn:
         migrate(dsn)
-        row = _with_connection(dsn, create)
-    print(f"{row.id}  {row.kind}  {describe(row)}")
-    if secret is not None:
-        print(f"secret: {secret}")
+        created = _with_connection(dsn, create)
+    print(f"{created.row.id}  {created.row.kind}  {describe(created.row)}")
+    if created.secret is not None:
+        print(f"secret: {created.secret}")
         print("(the secret is shown once; store it with the sender now)", file=sys.stderr)
     return 0
 

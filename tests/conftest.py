@@ -1,13 +1,16 @@
-"""Shared fixtures: the session's Postgres server and a fresh migrated database per test."""
+"""Shared fixtures: the session's Postgres server, a fresh migrated database per test, a Db."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
 
+import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from tests.pg import ServerForTests, start_test_server
+from tests.sql.conftest import Db
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +33,13 @@ def database_dsn(pg_server: ServerForTests) -> Iterator[str]:
         yield pg_server.dsn_for(name)
     finally:
         pg_server.drop_database(name)
+
+
+@pytest.fixture
+def db(database_dsn: str) -> Iterator[Db]:
+    """The test's database through Db's stored-procedure helpers (autocommit, dict rows)."""
+    with psycopg.connect(database_dsn, autocommit=True, row_factory=dict_row) as conn:
+        yield Db(conn)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from flowsync.api.execution_schemas import (
 from flowsync.api.executions import actor
 from flowsync.api.pagination import Cursor, Limit, check_limit
 from flowsync.api.problems import ApiProblem
+from flowsync.store import executions as execution_store
 
 
 def dead_letter_out(d: store.DeadLetter) -> DeadLetterOut:
@@ -68,25 +69,24 @@ class DeadLetterController(Controller):
         summary="Re-run a failed or dead step and what depends on it",
     )
     async def replay(self, request: Request[Any, Any, Any], step_id: FromPath[int]) -> Replayed:
-        pool = request.app.state.pool
-        dead = await store.get_dead_letter(pool, step_id) if 1 <= step_id <= MAX_BIGINT else None
-        if dead is not None:
-            result = await store.replay_dead_letter(pool, step_id, actor(request))
-            if result == "resumed":
-                return Replayed(dead.execution_id, step_id, "running")
-            if result not in (None, "not_found", "nothing_to_resume"):
-                raise ApiProblem(409, "Conflict", not_replayable(dead, result))
-        # (None/nothing_to_resume after a find: someone else replayed it in between.)
+        if 1 <= step_id <= MAX_BIGINT:
+            replay = await execution_store.replay_dead_letter_outcome(
+                request.app.state.pool, step_id, actor(request)
+            )
+            if replay.result == "resumed" and replay.execution_id is not None:
+                return Replayed(replay.execution_id, step_id, "running")
+            if replay.result not in ("not_found", "nothing_to_resume"):
+                raise ApiProblem(409, "Conflict", not_replayable(step_id, replay))
         raise ApiProblem(404, "Not Found", f"step {step_id} is not a dead letter")
 
 
-def not_replayable(dead: store.DeadLetter, execution_status: str) -> str:
+def not_replayable(step_id: int, replay: execution_store.DeadLetterReplay) -> str:
     why = (
         "; the step failed without failing its execution (continue_on_failure)"
-        if execution_status == "succeeded"
+        if replay.result == "succeeded"
         else ""
     )
     return (
-        f"step {dead.step_id} ({dead.node_id!r}) cannot be replayed: only a failed execution's "
-        f"steps can be, and execution {dead.execution_id} is '{execution_status}'{why}"
+        f"step {step_id} ({replay.node_id!r}) cannot be replayed: only a failed execution's "
+        f"steps can be, and execution {replay.execution_id} is '{replay.result}'{why}"
     )

@@ -248,12 +248,29 @@ async def get_dead_letter(db: Connection, step_id: int) -> DeadLetter | None:
     return None if row is None else DeadLetter(**dict(row))
 
 
-async def replay_dead_letter(db: Connection, step_id: int, actor: str | None) -> str | None:
-    """Re-run one failed/dead step (and what depends on it). None: no such dead letter."""
-    execution_id = await db.fetchval(
-        "SELECT execution_id FROM flowsync.steps WHERE id = $1 AND status IN ('failed', 'dead')",
+class DeadLetterReplay(msgspec.Struct, frozen=True):
+    """What a replay did: 'resumed'; 'not_found' (not, or no longer, a dead letter); or the
+    status of the step's execution, which is not failed. The ids are None when not found."""
+
+    result: str
+    execution_id: UUID | None
+    node_id: str | None
+
+
+async def replay_dead_letter_outcome(
+    db: Connection, step_id: int, actor: str | None
+) -> DeadLetterReplay:
+    """Re-run one failed/dead step (and what depends on it), in one round trip."""
+    row = await db.fetchrow(
+        "SELECT result, execution_id, node_id FROM flowsync.replay_dead_letter($1, $2)",
         step_id,
+        actor,
     )
-    if execution_id is None:
-        return None
-    return await resume_execution(db, execution_id, [step_id], actor)
+    assert row is not None
+    return DeadLetterReplay(row["result"], row["execution_id"], row["node_id"])
+
+
+async def replay_dead_letter(db: Connection, step_id: int, actor: str | None) -> str | None:
+    """The result of replay_dead_letter_outcome alone; None: no such dead letter."""
+    replay = await replay_dead_letter_outcome(db, step_id, actor)
+    return None if replay.result == "not_found" else replay.result

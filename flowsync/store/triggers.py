@@ -145,10 +145,14 @@ async def delete_trigger(db: Connection, trigger_id: UUID, actor: UUID | None) -
     return found
 
 
-async def get_trigger(db: Connection, trigger_id: UUID) -> TriggerRow | None:
+async def get_trigger(
+    db: Connection, trigger_id: UUID, *, for_update: bool = False
+) -> TriggerRow | None:
+    """`for_update`: lock the row until the caller's transaction ends (read-change-write)."""
+    lock = " FOR NO KEY UPDATE OF t" if for_update else ""
     row = await db.fetchrow(
         f"SELECT {_COLUMNS} FROM flowsync.triggers t "
-        "JOIN flowsync.workflows w ON w.id = t.workflow_id WHERE t.id = $1",
+        f"JOIN flowsync.workflows w ON w.id = t.workflow_id WHERE t.id = $1{lock}",
         trigger_id,
     )
     return None if row is None else TriggerRow(**dict(row))

@@ -12,6 +12,8 @@ from msgspec import UNSET, Meta, UnsetType
 from flowsync.store.triggers import TriggerRow
 
 __all__ = [
+    "MAX_SECRET_CHARS",
+    "MIN_SECRET_CHARS",
     "EventAccepted",
     "EventIn",
     "HookResult",
@@ -23,7 +25,9 @@ __all__ = [
     "trigger_out",
 ]
 
-Secret = Annotated[str, Meta(min_length=8, max_length=512)]
+MIN_SECRET_CHARS = 8
+MAX_SECRET_CHARS = 512
+Secret = Annotated[str, Meta(min_length=MIN_SECRET_CHARS, max_length=MAX_SECRET_CHARS)]
 
 
 class TriggerIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
 from litestar.testing import TestClient
-from psycopg.rows import dict_row
 
 from flowsync.api.execution_schemas import encode_keyset
 from flowsync.cli import main
 from tests.api.conftest import Keys, auth
+from tests.api.paging import every_item
 from tests.api.test_errors import problem
 from tests.sql.conftest import Db, at
+from tests.triggers.conftest import wait_for_lock_waiters
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -34,12 +35,6 @@ TOLERANT = {
         {"id": "main", "type": "noop"},
     ],
 }
-
-
-@pytest.fixture
-def db(database_dsn: str) -> Iterator[Db]:
-    with psycopg.connect(database_dsn, autocommit=True, row_factory=dict_row) as conn:
-        yield Db(conn)
 
 
 def both_dead(db: Db, now: float = 0) -> UUID:
@@ -90,15 +85,7 @@ def test_list_filters_by_workflow_and_paginates(admin: Client, db: Db) -> None:
 
     everything = [i["step_id"] for i in dead_letters(admin)]
     assert len(everything) == 7
-    seen: list[int] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 3, **({"cursor": cursor} if cursor else {})}
-        page = admin.get("/dead-letters", params=params).json()
-        seen += [i["step_id"] for i in page["items"]]
-        if (cursor := page["next_cursor"]) is None:
-            break
-    assert seen == everything
+    assert [i["step_id"] for i in every_item(admin, "/dead-letters", limit=3)] == everything
 
 
 def test_list_rejects_bad_parameters(client: Client, api_keys: Keys) -> None:
@@ -220,3 +207,20 @@ def test_cli_dead_letters_list_and_replay(
     assert "is not a dead letter" in capsys.readouterr().err
     assert main(["dead-letters", "replay", str(steps["b"]["id"])]) == 1
     assert "'running'" in capsys.readouterr().err
+
+
+def test_replay_racing_another_replay_is_404(admin: Client, db: Db, database_dsn: str) -> None:
+    db.save(PAIR)
+    execution_id = both_dead(db)
+    step_a = db.steps(execution_id)["a"]["id"]
+    # A replay of the same step, not yet committed, holds the execution's lock meanwhile.
+    with psycopg.connect(database_dsn) as first, ThreadPoolExecutor(1) as threads:
+        first.execute("SELECT flowsync.resume_execution(%s, %s)", (execution_id, [step_a]))
+        second = threads.submit(admin.post, f"/dead-letters/{step_a}/replay")
+        try:
+            wait_for_lock_waiters(db, 1)
+        finally:
+            first.commit()
+        body = problem(second.result(), 404)
+    assert body["detail"] == f"step {step_a} is not a dead letter"
+    assert db.statuses(execution_id)["a"] == "queued"

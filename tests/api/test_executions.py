@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
 from litestar.testing import TestClient
-from psycopg.rows import dict_row
 
 from flowsync.cli import main
 from tests.api.conftest import Keys, auth
+from tests.api.paging import every_item
 from tests.api.test_errors import error_paths, problem
 from tests.sql.conftest import Db, at, chain
 
@@ -32,12 +30,6 @@ RETRYING = {
         {"id": "b", "type": "noop", "depends_on": ["a"]},
     ],
 }
-
-
-@pytest.fixture
-def db(database_dsn: str) -> Iterator[Db]:
-    with psycopg.connect(database_dsn, autocommit=True, row_factory=dict_row) as conn:
-        yield Db(conn)
 
 
 def report(db: Db, claim: dict[str, Any], now: datetime, **fields: Any) -> None:
@@ -259,15 +251,7 @@ def test_list_paginates_with_a_cursor(admin: Client, db: Db) -> None:
     for seconds in (0, 1, 1, 2, 3):
         db.start("w", now=at(seconds))
     everything = [item["id"] for item in admin.get("/executions").json()["items"]]
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = admin.get("/executions", params=params).json()
-        seen += [item["id"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
+    seen = [item["id"] for item in every_item(admin, "/executions", limit=2)]
     assert seen == everything and len(seen) == 5
 
 

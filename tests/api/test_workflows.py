@@ -8,6 +8,8 @@ from typing import Any
 import psycopg
 from litestar.testing import TestClient
 
+from tests.api.paging import every_item
+
 Client = TestClient  # type: ignore[type-arg]
 
 ORDER_PAID: dict[str, Any] = {
@@ -98,34 +100,15 @@ def test_old_versions_stay_readable(admin: Client) -> None:
 def test_versions_paginate(admin: Client) -> None:
     for minutes in range(1, 6):
         admin.post("/workflows", json=changed(ORDER_PAID, f"{minutes}m"))
-    page1 = admin.get("/workflows/order-paid/versions", params={"limit": 2}).json()
-    page2 = admin.get(
-        "/workflows/order-paid/versions", params={"limit": 2, "cursor": page1["next_cursor"]}
-    ).json()
-    page3 = admin.get(
-        "/workflows/order-paid/versions", params={"limit": 2, "cursor": page2["next_cursor"]}
-    ).json()
-    got = [v["version"] for page in (page1, page2, page3) for v in page["items"]]
-    assert got == [5, 4, 3, 2, 1]
-    assert page3["next_cursor"] is None
+    versions = every_item(admin, "/workflows/order-paid/versions", limit=2)
+    assert [v["version"] for v in versions] == [5, 4, 3, 2, 1]
 
 
 def test_list_paginates_by_name_and_hides_archived(admin: Client) -> None:
     names = [f"wf-{i:02d}" for i in range(7)]
     for name in names:
         assert admin.post("/workflows", json={**ORDER_PAID, "name": name}).status_code == 201
-    seen: list[str] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 3}
-        if cursor:
-            params["cursor"] = cursor
-        page = admin.get("/workflows", params=params).json()
-        seen += [item["name"] for item in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == names
+    assert [item["name"] for item in every_item(admin, "/workflows", limit=3)] == names
 
     assert admin.delete("/workflows/wf-03").json() == {"name": "wf-03", "archived": True}
     visible = [i["name"] for i in admin.get("/workflows", params={"limit": 50}).json()["items"]]

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from flowsync.embedded import free_port
+from tests.e2e.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,15 +34,6 @@ def postgres_pids(data_dir: Path) -> list[int]:
         if b"postgres" in cmdline and str(data_dir).encode() in cmdline:
             pids.append(int(entry.name))
     return pids
-
-
-def wait_for(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

@@ -1,16 +1,13 @@
-"""Helpers for testing the stored procedures directly: a connection and small factories."""
+"""Helpers for testing the stored procedures directly: the Db wrapper and small factories."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import msgspec
 import psycopg
-import pytest
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from flowsync.definition import canonical_json, definition_checksum, parse_definition
@@ -138,12 +135,6 @@ class Db:
             for claim in claims:
                 node = claim["node_id"]
                 self.succeed(claim, outputs.get(node), outcome=outputs.get(f"{node}:outcome"))
-
-
-@pytest.fixture
-def db(database_dsn: str) -> Iterator[Db]:
-    with psycopg.connect(database_dsn, autocommit=True, row_factory=dict_row) as conn:
-        yield Db(conn)
 
 
 def chain(name: str, length: int, **node_extra: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ ALIASES = {
     "fail_step": "report_steps",
     "start_execution_ex": "start_execution",
 }
+SIDE = ("side",)  # a queue of the last scenarios alone: no step left over from before is on it
 
 OBSERVER = """
 CREATE TABLE public.observed (kind text, from_status text, to_status text, query text);
@@ -191,6 +192,54 @@ def run_scenarios(db: Db) -> None:
     x_id = db.steps(e7)["x"]["id"]
     db.conn.execute("SELECT flowsync.resume_execution(%s, %s)", (e7, [x_id]))
     assert db.statuses(e7) == {"x": "queued", "y": "failed", "both": "skipped"}
+
+    top_up_starts_an_execution(db)
+    unknown_lease_handed_back(db)
+    tolerated_lease_death_succeeds(db)
+
+
+def top_up_starts_an_execution(db: Db) -> None:
+    """A report's top-up claim takes the first step of a queued execution and starts it."""
+    db.save({"name": "solo", "nodes": [{"id": "a", "type": "noop", "queue": "side"}]})
+    first, second = db.start("solo"), db.start("solo")
+    (claim,) = db.claim(queues=SIDE, limit=1)
+    report = {"step_id": claim["step_id"], "token": claim["lease_token"], "kind": "succeeded"}
+    rows = db.report([report], queues=SIDE, limit=1)
+    assert [r["result"] for r in rows] == ["ok", "claimed"]
+    assert db.execution(first)["status"] == "succeeded"
+    assert db.execution(second)["status"] == "running"
+    assert db.succeed(rows[1]) == "ok"
+
+
+def unknown_lease_handed_back(db: Db) -> None:
+    """A step leased to a worker that does not know it is handed back."""
+    execution_id = db.start("solo")
+    db.claim(worker="w2", queues=SIDE)
+    db.conn.execute("SELECT flowsync.release_unknown_steps('w2', '{}', %s)", (at(0),))
+    assert db.statuses(execution_id) == {"a": "queued"}
+
+
+def tolerated_lease_death_succeeds(db: Db) -> None:
+    """The last step dies on an expired lease, but its failure is tolerated."""
+    db.save(
+        {
+            "name": "optional",
+            "nodes": [
+                {
+                    "id": "a",
+                    "type": "noop",
+                    "queue": "tolerant",
+                    "continue_on_failure": True,
+                    "retry": {"max_attempts": 1},
+                }
+            ],
+        }
+    )
+    execution_id = db.start("optional")
+    db.claim(queues=("tolerant",), lease_ms=1000, now=at(0))
+    db.conn.execute("SELECT flowsync.rescue_expired_leases(100, %s)", (at(2),))
+    assert db.statuses(execution_id) == {"a": "dead"}
+    assert db.execution(execution_id)["status"] == "succeeded"
 
 
 @pytest.fixture

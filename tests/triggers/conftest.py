@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import asyncpg
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from flowsync import db as flowsync_db
 from tests.api.conftest import admin, api_keys, client
@@ -24,11 +23,10 @@ ONE_STEP = {"name": "wf", "nodes": [{"id": "a", "type": "noop"}]}
 
 
 @pytest.fixture
-def db(database_dsn: str) -> Iterator[Db]:
-    with psycopg.connect(database_dsn, autocommit=True, row_factory=dict_row) as conn:
-        db = Db(conn)
-        db.save(ONE_STEP)
-        yield db
+def db(db: Db) -> Db:
+    """The shared Db, with the one-step workflow `wf` saved."""
+    db.save(ONE_STEP)
+    return db
 
 
 @asynccontextmanager
@@ -60,3 +58,17 @@ def executions(db: Db, workflow: str = "wf") -> list[dict[str, Any]]:
 
 def fires(db: Db) -> list[dict[str, Any]]:
     return db.conn.execute("SELECT * FROM flowsync.trigger_fires ORDER BY id").fetchall()
+
+
+def wait_for_lock_waiters(db: Db, count: int, timeout: float = 20.0) -> None:
+    """Return once `count` sessions of the test database wait for a lock (fail after timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        row = db.conn.execute(
+            "SELECT count(*) AS waiting FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+        if row is not None and row["waiting"] >= count:
+            return
+        assert time.monotonic() < deadline, f"{count} sessions never waited for a lock"
+        time.sleep(0.01)

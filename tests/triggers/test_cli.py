@@ -44,3 +44,21 @@ def test_install_pgmq(cli_db: str, db: Db, capsys: pytest.CaptureFixture[str]) -
     assert capsys.readouterr().out.strip() == "pgmq installed"
     assert main(["triggers", "install-pgmq"]) == 0
     assert capsys.readouterr().out.strip() == "pgmq was already installed"
+
+
+def test_create_refuses_what_the_api_refuses(
+    cli_db: str, db: Db, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A NUL inside a CEL string literal is a valid filter, but Postgres cannot store it.
+    nul = """{"type": "a", "filter": "payload.x == '\\u0000'"}"""
+    assert main(["triggers", "create", "wf", "--kind", "event", "--config", nul]) == 1
+    assert "config: must not contain NUL characters" in capsys.readouterr().err
+    long_secret = "s" * 513
+    assert main(["triggers", "create", "wf", "--kind", "webhook", "--secret", long_secret]) == 1
+    assert "secret: at most 512 characters" in capsys.readouterr().err
+    assert main(["triggers", "create", "wf", "--kind", "webhook", "--secret", "short"]) == 1
+    assert "secret: at least 8 characters" in capsys.readouterr().err
+    event = ["triggers", "create", "wf", "--kind", "event", "--config", '{"type": "a"}']
+    assert main([*event, "--secret", "long-enough"]) == 1
+    assert "secret: only webhook triggers have one" in capsys.readouterr().err
+    assert db.conn.execute("SELECT count(*) AS n FROM flowsync.triggers").fetchone() == {"n": 0}

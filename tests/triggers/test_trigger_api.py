@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 import pytest
 from litestar.testing import TestClient
 
 from tests.api.conftest import Keys, auth
+from tests.api.paging import every_item
 from tests.sql.conftest import Db
+from tests.triggers.conftest import wait_for_lock_waiters
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -81,7 +85,8 @@ def test_bad_triggers_are_422_with_the_path(
 
 
 def test_bad_requests_are_4xx_never_5xx(admin: Client, db: Db) -> None:
-    assert create(admin, "webhook", {"filter": "\u0000"}).status_code == 400
+    nul = create(admin, "webhook", {"filter": "\u0000"})
+    assert nul.status_code == 400 and "NUL" in errors(nul)["config"], nul.text
     missing = admin.post("/triggers", json={"workflow": "nope", "kind": "webhook"})
     assert missing.status_code == 422 and "workflow" in errors(missing)
     assert (
@@ -103,6 +108,11 @@ def test_bad_requests_are_4xx_never_5xx(admin: Client, db: Db) -> None:
     assert admin.get("/triggers?limit=0").status_code == 400
     short = create(admin, "webhook", {}, secret="short")
     assert short.status_code == 400, short.text
+    long = create(admin, "webhook", {}, secret="s" * 513)
+    assert long.status_code == 400 and "secret" in errors(long), long.text
+    hook = create(admin, "webhook", {}).json()
+    nul_mapping = admin.patch(f"/triggers/{hook['id']}", json={"input_mapping": "'\u0000'"})
+    assert nul_mapping.status_code == 400 and "input_mapping" in errors(nul_mapping)
     assert admin.delete("/workflows/wf").status_code == 200
     assert create(admin, "webhook", {}).status_code == 409
 
@@ -111,16 +121,7 @@ def test_pagination_and_workflow_filter(admin: Client, db: Db) -> None:
     db.save({"name": "other", "nodes": [{"id": "a", "type": "noop"}]})
     ids = [create(admin, "event", {"type": f"t{i}"}).json()["id"] for i in range(5)]
     admin.post("/triggers", json={"workflow": "other", "kind": "event", "config": {"type": "x"}})
-    seen: list[str] = []
-    cursor = None
-    while True:
-        query = "/triggers?workflow=wf&limit=2" + (f"&cursor={cursor}" if cursor else "")
-        page = admin.get(query).json()
-        seen += [t["id"] for t in page["items"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == ids
+    assert [t["id"] for t in every_item(admin, "/triggers", limit=2, workflow="wf")] == ids
     assert len(admin.get("/triggers").json()["items"]) == 6
     assert admin.get("/triggers?workflow=nope").json()["items"] == []
 
@@ -171,3 +172,29 @@ def test_openapi_documents_the_trigger_routes(admin: Client, db: Db) -> None:
     paths = spec.json()["paths"]
     assert {"/triggers", "/triggers/{trigger_id}", "/hooks/{key}", "/events"} <= set(paths)
     assert paths["/hooks/{key}"]["post"]["security"] == [{}]  # no API key: the trigger's secret
+
+
+def test_concurrent_patches_of_different_fields_both_survive(
+    admin: Client, db: Db, database_dsn: str
+) -> None:
+    trigger = create(admin, "event", {"type": "a"}).json()
+    path = f"/triggers/{trigger['id']}"
+    # Both PATCHes wait on a lock held here, then run at once: each must see the other's change.
+    with psycopg.connect(database_dsn) as holder, ThreadPoolExecutor(2) as threads:
+        holder.execute(
+            "SELECT 1 FROM flowsync.triggers WHERE id = %s FOR NO KEY UPDATE", (trigger["id"],)
+        )
+        disabling = threads.submit(admin.patch, path, json={"enabled": False})
+        retyping = threads.submit(admin.patch, path, json={"config": {"type": "b.*"}})
+        try:
+            wait_for_lock_waiters(db, 2)
+        finally:
+            holder.commit()
+        assert disabling.result().status_code == 200, disabling.result().text
+        assert retyping.result().status_code == 200, retyping.result().text
+    final = admin.get(path).json()
+    assert (final["enabled"], final["config"]["type"]) == (False, "b.*")
+    stored = db.conn.execute(
+        "SELECT enabled, event_type FROM flowsync.triggers WHERE id = %s", (trigger["id"],)
+    ).fetchone()
+    assert stored == {"enabled": False, "event_type": "b.*"}
