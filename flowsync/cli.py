@@ -187,6 +187,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         grace_seconds=args.grace,
         poll_seconds=args.poll,
         actions_module=args.actions,
+        db_command_timeout=settings.db_command_timeout,
     )
     with database_dsn(settings) as dsn:
         migrate(dsn)
@@ -201,7 +202,10 @@ def cmd_scheduler(settings: Settings, args: argparse.Namespace) -> int:
     if args.tick <= 0 or args.prune_every <= 0:
         raise CliError("--tick and --prune-every: must be more than 0 seconds")
     config = SchedulerConfig(
-        tick_seconds=args.tick, prune_seconds=args.prune_every, retention=settings.retention
+        tick_seconds=args.tick,
+        prune_seconds=args.prune_every,
+        retention=settings.retention,
+        db_command_timeout=settings.db_command_timeout,
     )
     with database_dsn(settings) as dsn:
         migrate(dsn)

@@ -18,7 +18,6 @@ from rich.live import Live
 from flowsync import store
 from flowsync.cli import CliError, _with_connection
 from flowsync.cli_render import (
-    TERMINAL,
     PlainProgress,
     dead_letters_table,
     execution_view,
@@ -29,8 +28,8 @@ from flowsync.cli_render import (
 )
 from flowsync.config import Settings
 from flowsync.database import database_dsn
+from flowsync.states import EXECUTION_STATUSES, TERMINAL_EXECUTION
 
-EXECUTION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 POLL_SECONDS = 0.2
 EXIT_TIMEOUT = 2
 LIST_LIMIT_MAX = 10_000
@@ -137,7 +136,7 @@ async def _wait(
         if detail is None:
             raise CliError(f"execution {execution_id} disappeared")
         show(detail)
-        if detail.execution.status in TERMINAL:
+        if detail.execution.status in TERMINAL_EXECUTION:
             return detail, True
         if deadline is not None and loop.time() >= deadline:
             return detail, False
@@ -206,15 +205,15 @@ def cmd_dead_letters_replay(settings: Settings, args: argparse.Namespace) -> int
     if not 1 <= args.step_id <= MAX_STEP_ID:
         raise CliError(f"step {args.step_id} is not a dead letter")
     with database_dsn(settings) as dsn:
-        result = _with_connection(
+        replay = _with_connection(
             dsn, lambda conn: store.replay_dead_letter(conn, args.step_id, None)
         )
-    if result in (None, "nothing_to_resume", "not_found"):
+    if replay.result in ("nothing_to_resume", "not_found"):
         raise CliError(f"step {args.step_id} is not a dead letter")
-    if result != "resumed":
+    if replay.result != "resumed":
         raise CliError(
-            f"step {args.step_id} cannot be replayed: only a failed execution's steps can be, "
-            f"and its execution is {result!r}"
+            f"step {args.step_id} ({replay.node_id!r}) cannot be replayed: only a failed "
+            f"execution's steps can be, and execution {replay.execution_id} is {replay.result!r}"
         )
     print(f"step {args.step_id} replayed; its execution is running again")
     return 0

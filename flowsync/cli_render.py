@@ -11,19 +11,21 @@ from rich.table import Table
 from rich.text import Text
 
 from flowsync import store
+from flowsync.states import ExecutionStatus, StepStatus
 
-TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
-
-STATUS_STYLES = {
-    "pending": "dim",
-    "queued": "blue",
-    "running": "yellow",
-    "succeeded": "green",
-    "failed": "red",
-    "dead": "bold red",
-    "skipped": "dim",
-    "cancelled": "magenta",
+# Keyed by step status; an execution's statuses are step statuses too (same names).
+STATUS_STYLES: dict[str, str] = {
+    StepStatus.PENDING: "dim",
+    StepStatus.QUEUED: "blue",
+    StepStatus.RUNNING: "yellow",
+    StepStatus.SUCCEEDED: "green",
+    StepStatus.FAILED: "red",
+    StepStatus.DEAD: "bold red",
+    StepStatus.SKIPPED: "dim",
+    StepStatus.CANCELLED: "magenta",
 }
+# Statuses in which a step's latest attempt has ended (worth naming the attempt).
+ATTEMPT_ENDED = frozenset({StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.DEAD})
 
 
 def when(at: datetime | None) -> str:
@@ -34,7 +36,7 @@ def step_duration(step: store.StepRow, now: datetime) -> str:
     """How long the step's latest attempt ran (so far, while it runs)."""
     if step.started_at is None:
         return ""
-    end = step.finished_at or (now if step.status == "running" else None)
+    end = step.finished_at or (now if step.status == StepStatus.RUNNING else None)
     if end is None:
         return ""
     return f"{max((end - step.started_at).total_seconds(), 0.0):.1f}s"
@@ -168,11 +170,11 @@ def dead_letters_table(rows: list[store.DeadLetter]) -> Table:
 
 def step_line(step: store.StepRow) -> str:
     """One plain progress line for a step's new state."""
-    if step.status == "running":
+    if step.status == StepStatus.RUNNING:
         return f"{step.node_id}: running (attempt {step.attempt})"
-    if step.status == "queued" and step.attempt > 0:
+    if step.status == StepStatus.QUEUED and step.attempt > 0:
         return f"{step.node_id}: queued (after attempt {step.attempt})"
-    if step.status in {"succeeded", "failed", "dead"} and step.attempt > 0:
+    if step.status in ATTEMPT_ENDED and step.attempt > 0:
         return f"{step.node_id}: {step.status} (attempt {step.attempt})"
     return f"{step.node_id}: {step.status}"
 
@@ -192,7 +194,7 @@ class PlainProgress:
             state = (step.status, step.attempt)
             before = self._seen.get(step.node_id)
             self._seen[step.node_id] = state
-            if state != before and not (before is None and step.status == "pending"):
+            if state != before and not (before is None and step.status == StepStatus.PENDING):
                 out.append(step_line(step))
         return out
 
@@ -208,4 +210,4 @@ def final_lines(detail: store.ExecutionDetail) -> list[str]:
 
 
 def exit_code(status: str) -> int:
-    return 0 if status == "succeeded" else 1
+    return 0 if status == ExecutionStatus.SUCCEEDED else 1

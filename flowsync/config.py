@@ -12,6 +12,7 @@ import msgspec
 from flowsync.definition.durations import DurationError, parse_duration
 
 LogFormat = Literal["auto", "json", "console"]
+DB_COMMAND_TIMEOUT_SECONDS = 60.0
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +33,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Requests with larger bodies are answered 413."""
     db_pool_min: int = 1
     db_pool_max: int = 10
+    db_command_timeout: float = DB_COMMAND_TIMEOUT_SECONDS
+    """Seconds a database call may take before it is cancelled and fails with a timeout, so
+    that a half-open connection cannot hold a request, a worker's call or a duty forever."""
     retention: timedelta | None = timedelta(days=7)
     """Finished executions (with their steps and logs), trigger fires and stopped workers older
     than this are deleted by the scheduler leader ("7d", "12h"); `off` keeps them forever."""
@@ -47,6 +51,7 @@ _FIELDS = {
     "max_body_bytes": int,
     "db_pool_min": int,
     "db_pool_max": int,
+    "db_command_timeout": float,
     "retention": timedelta,
 }
 
@@ -67,6 +72,16 @@ def _retention(value: str) -> timedelta | None:
     return retention
 
 
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number of seconds, got {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise ConfigError(f"{name}: must be a number of seconds above 0, got {value!r}")
+    return seconds
+
+
 def load_settings(environ: dict[str, str] | None = None, **overrides: object) -> Settings:
     """Build Settings from the environment; keyword overrides (e.g. from CLI flags) win."""
     env = os.environ if environ is None else environ
@@ -82,6 +97,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
                 raise ConfigError(
                     f"FLOWSYNC_{field.upper()}: expected an integer, got {value!r}"
                 ) from None
+        elif kind is float:
+            raw[field] = _seconds(f"FLOWSYNC_{field.upper()}", value)
         elif kind is timedelta:
             raw[field] = _retention(value)
         else:

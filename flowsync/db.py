@@ -8,6 +8,8 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from flowsync.config import DB_COMMAND_TIMEOUT_SECONDS
+
 # A NUL escape in encoded JSON (an even number of backslashes before it is still one escape):
 # PostgreSQL refuses \u0000 in jsonb.
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
@@ -45,8 +47,14 @@ async def create_pool(
     max_size: int = 10,
     application_name: str = "flowsync",
     generic_plans: bool = False,
+    command_timeout: float = DB_COMMAND_TIMEOUT_SECONDS,
 ) -> asyncpg.Pool[Any]:
     """A pool whose json/jsonb values are Python objects in and out.
+
+    `command_timeout`: a call that gets no answer within this many seconds raises
+    TimeoutError and its statement is cancelled (if the server cannot be told, the connection
+    is dropped). The statement may still have committed: callers treat a timeout like a lost
+    connection, an unknown outcome.
 
     `generic_plans`: the engine's functions plan each statement once per session. Their
     statements are driven by id arrays through key lookups, so the plan does not depend on
@@ -62,6 +70,7 @@ async def create_pool(
         init=_init_connection,
         reset=_no_reset,
         server_settings=settings,
+        command_timeout=command_timeout,
     )
     assert pool is not None
     return pool

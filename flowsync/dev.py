@@ -38,22 +38,32 @@ def serve(settings: Settings, dsn: str, *, with_worker: bool = False) -> None:
     # there before it; a do-nothing handler keeps that from killing us before cleanup runs.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        scheduler = SchedulerConfig(retention=settings.retention) if with_worker else None
-        aio.run(_serve(uvicorn.Server(config), dsn, with_worker, scheduler))
+        timeout = settings.db_command_timeout
+        worker = (
+            WorkerConfig(grace_seconds=10.0, db_command_timeout=timeout) if with_worker else None
+        )
+        scheduler = (
+            SchedulerConfig(retention=settings.retention, db_command_timeout=timeout)
+            if with_worker
+            else None
+        )
+        aio.run(_serve(uvicorn.Server(config), dsn, worker, scheduler))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
 async def _serve(
-    server: uvicorn.Server, dsn: str, with_worker: bool, scheduler: SchedulerConfig | None
+    server: uvicorn.Server,
+    dsn: str,
+    worker: WorkerConfig | None,
+    scheduler: SchedulerConfig | None,
 ) -> None:
     stop = asyncio.Event()
     worker_task = None
     scheduler_task = None
-    if with_worker:
-        worker = Worker(dsn, WorkerConfig(grace_seconds=10.0))
-        worker_task = asyncio.create_task(worker.run(stop))
+    if worker is not None:
+        worker_task = asyncio.create_task(Worker(dsn, worker).run(stop))
     if scheduler is not None:
         scheduler_task = asyncio.create_task(Scheduler(dsn, scheduler).run(stop))
     try:

@@ -1,4 +1,8 @@
-"""Execution and step statuses, mirroring the SQL enums (a test keeps them equal)."""
+"""Execution and step statuses, mirroring the SQL enums (a test keeps them equal).
+
+Python code takes status names, and the tuples and sets of them, from here instead of
+spelling the strings out (SQL keeps its own: the enums are the truth).
+"""
 
 from __future__ import annotations
 
@@ -37,3 +41,7 @@ TERMINAL_STEP = frozenset(
     }
 )
 DEAD_LETTER = frozenset({StepStatus.FAILED, StepStatus.DEAD})
+
+# Plain strings, in the enum's order: for argparse choices and messages listing what is allowed.
+EXECUTION_STATUSES: tuple[str, ...] = tuple(status.value for status in ExecutionStatus)
+STEP_STATUSES: tuple[str, ...] = tuple(status.value for status in StepStatus)

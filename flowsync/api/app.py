@@ -36,6 +36,7 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             application_name="flowsync-api",
+            command_timeout=settings.db_command_timeout,
         )
         try:
             yield
@@ -79,4 +80,5 @@ def create_app(settings: Settings, dsn: str) -> Litestar:
         logging_config=None,  # flowsync.log configures logging (structlog) for the process
     )
     app.state.key_cache = KeyCache()
+    app.state.db_command_timeout = settings.db_command_timeout  # named in 503 answers
     return app

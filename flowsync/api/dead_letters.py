@@ -21,7 +21,6 @@ from flowsync.api.execution_schemas import (
 from flowsync.api.executions import actor
 from flowsync.api.pagination import Cursor, Limit, check_limit
 from flowsync.api.problems import ApiProblem
-from flowsync.store import executions as execution_store
 
 
 def dead_letter_out(d: store.DeadLetter) -> DeadLetterOut:
@@ -70,9 +69,7 @@ class DeadLetterController(Controller):
     )
     async def replay(self, request: Request[Any, Any, Any], step_id: FromPath[int]) -> Replayed:
         if 1 <= step_id <= MAX_BIGINT:
-            replay = await execution_store.replay_dead_letter_outcome(
-                request.app.state.pool, step_id, actor(request)
-            )
+            replay = await store.replay_dead_letter(request.app.state.pool, step_id, actor(request))
             if replay.result == "resumed" and replay.execution_id is not None:
                 return Replayed(replay.execution_id, step_id, "running")
             if replay.result not in ("not_found", "nothing_to_resume"):
@@ -80,7 +77,7 @@ class DeadLetterController(Controller):
         raise ApiProblem(404, "Not Found", f"step {step_id} is not a dead letter")
 
 
-def not_replayable(step_id: int, replay: execution_store.DeadLetterReplay) -> str:
+def not_replayable(step_id: int, replay: store.DeadLetterReplay) -> str:
     why = (
         "; the step failed without failing its execution (continue_on_failure)"
         if replay.result == "succeeded"

@@ -13,12 +13,12 @@ import msgspec
 from flowsync.api.pagination import decode_cursor, encode_cursor
 from flowsync.api.problems import ApiProblem, FieldError
 from flowsync.db import has_nul_escape
+from flowsync.states import EXECUTION_STATUSES
 
 MAX_VERSION = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
 MAX_REASON_CHARS = 1000
 MAX_INPUT_BYTES = 256 * 1024
-EXECUTION_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 T = TypeVar("T")
 K = TypeVar("K", UUID, int)

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from flowsync.log import get_logger
 
@@ -86,7 +86,25 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return problem_response(request, problem)
 
 
+def handle_database_timeout(
+    request: Request[Any, Any, Any], exc: TimeoutError
+) -> Response[Problem]:
+    """The pool's command timeout fired: the statement was cancelled, though it may have
+    committed first, so the answer says a change may have been made."""
+    seconds = getattr(request.app.state, "db_command_timeout", None)
+    within = "" if seconds is None else f" within {seconds:g} s"
+    log.warning("request.database_timeout", path=request.url.path, timeout=seconds)
+    problem = Problem(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "Service Unavailable",
+        f"the database did not answer{within} (FLOWSYNC_DB_COMMAND_TIMEOUT); try again "
+        "(a change this request asked for may have been made)",
+    )
+    return problem_response(request, problem, headers={"Retry-After": "1"})
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: handle_http_exception,
+    TimeoutError: handle_database_timeout,
     Exception: handle_unexpected,
 }

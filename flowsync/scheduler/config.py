@@ -1,10 +1,12 @@
-"""Scheduler settings (from CLI flags and FLOWSYNC_RETENTION)."""
+"""Scheduler settings (from CLI flags, FLOWSYNC_RETENTION and FLOWSYNC_DB_COMMAND_TIMEOUT)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import msgspec
+
+from flowsync.config import DB_COMMAND_TIMEOUT_SECONDS
 
 
 class SchedulerConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,6 +25,9 @@ class SchedulerConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Statements per kind of row per pruning pass; the rest waits for the next pass."""
     retention: timedelta | None = timedelta(days=7)
     """Finished executions etc. older than this are deleted; None keeps everything."""
+    db_command_timeout: float = DB_COMMAND_TIMEOUT_SECONDS
+    """Seconds a duty's database call may take before it is cancelled and the pass fails (the
+    next pass comes on time)."""
     db_timeout_seconds: float = 5.0
     """A lock or heartbeat call slower than this counts as a lost session: the leader steps
     down rather than run duties it may no longer own."""

@@ -39,7 +39,7 @@ from flowsync.scheduler.retention import RetentionDuty
 from flowsync.scheduler.triggers import trigger_duties
 from flowsync.scheduler.wake import WakeDuty
 from flowsync.store import scheduler as store
-from flowsync.worker.transient import TRANSIENT_ERRORS
+from flowsync.worker.transient import TRANSIENT_ERRORS, describe
 
 log = get_logger("flowsync.scheduler")
 
@@ -69,7 +69,11 @@ class Scheduler:
     async def run(self, stop: asyncio.Event) -> None:
         """Compete for the lock and lead when won, until `stop` is set; then let go of it."""
         pool = await db.create_pool(
-            self.dsn, min_size=0, max_size=4, application_name="flowsync-scheduler"
+            self.dsn,
+            min_size=0,
+            max_size=4,
+            application_name="flowsync-scheduler",
+            command_timeout=self.config.db_command_timeout,
         )
         log.info("scheduler.started", scheduler=self.id)
         delay = 0.05
@@ -79,7 +83,7 @@ class Scheduler:
                     await self._session(pool, stop)
                     delay = 0.05
                 except SESSION_ERRORS as exc:
-                    log.warning("scheduler.session_lost", scheduler=self.id, error=_describe(exc))
+                    log.warning("scheduler.session_lost", scheduler=self.id, error=describe(exc))
                     await _sleep_or_stop(stop, delay)
                     delay = min(delay * 2, self.config.lock_retry_seconds)
         finally:
@@ -138,7 +142,7 @@ class Scheduler:
                     async with asyncio.timeout(self.config.db_timeout_seconds):
                         holds = await store.scheduler_heartbeat(conn, self.id)
                 except SESSION_ERRORS as exc:
-                    reason = _describe(exc)
+                    reason = describe(exc)
                     raise
                 if not holds:
                     reason = "this session no longer holds the scheduler lock"
@@ -174,14 +178,10 @@ class Scheduler:
             try:
                 await duty.run(pool)
             except TRANSIENT_ERRORS as exc:
-                log.warning("scheduler.duty_failed", duty=duty.name, error=_describe(exc))
+                log.warning("scheduler.duty_failed", duty=duty.name, error=describe(exc))
             except Exception:
                 log.exception("scheduler.duty_crashed", duty=duty.name)
             await asyncio.sleep(max(0.0, duty.every - (time.monotonic() - started)))
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -9,6 +9,7 @@ from flowsync.store.errors import (
 )
 from flowsync.store.executions import (
     DeadLetter,
+    DeadLetterReplay,
     ExecutionDetail,
     ExecutionRow,
     StepLog,
@@ -16,7 +17,6 @@ from flowsync.store.executions import (
     TimelineEvent,
     cancel_execution,
     execution_timeline,
-    get_dead_letter,
     get_execution,
     list_dead_letters,
     list_executions,
@@ -47,6 +47,7 @@ from flowsync.store.workflows import (
 __all__ = [
     "ApiKeyIdentity",
     "DeadLetter",
+    "DeadLetterReplay",
     "ExecutionDetail",
     "ExecutionRow",
     "IdempotencyConflict",
@@ -67,7 +68,6 @@ __all__ = [
     "count_api_keys",
     "create_api_key",
     "execution_timeline",
-    "get_dead_letter",
     "get_execution",
     "get_workflow",
     "get_workflow_version",

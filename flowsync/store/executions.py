@@ -236,18 +236,6 @@ async def list_dead_letters(
     return [DeadLetter(**dict(row)) for row in rows]
 
 
-async def get_dead_letter(db: Connection, step_id: int) -> DeadLetter | None:
-    row = await db.fetchrow(
-        "SELECT s.id AS step_id, s.execution_id, w.name AS workflow, s.node_id, "
-        "s.status::text AS status, s.attempt, s.error, s.finished_at "
-        "FROM flowsync.steps s JOIN flowsync.executions e ON e.id = s.execution_id "
-        "JOIN flowsync.workflows w ON w.id = e.workflow_id "
-        "WHERE s.id = $1 AND s.status IN ('failed', 'dead')",
-        step_id,
-    )
-    return None if row is None else DeadLetter(**dict(row))
-
-
 class DeadLetterReplay(msgspec.Struct, frozen=True):
     """What a replay did: 'resumed'; 'not_found' (not, or no longer, a dead letter); or the
     status of the step's execution, which is not failed. The ids are None when not found."""
@@ -257,9 +245,7 @@ class DeadLetterReplay(msgspec.Struct, frozen=True):
     node_id: str | None
 
 
-async def replay_dead_letter_outcome(
-    db: Connection, step_id: int, actor: str | None
-) -> DeadLetterReplay:
+async def replay_dead_letter(db: Connection, step_id: int, actor: str | None) -> DeadLetterReplay:
     """Re-run one failed/dead step (and what depends on it), in one round trip."""
     row = await db.fetchrow(
         "SELECT result, execution_id, node_id FROM flowsync.replay_dead_letter($1, $2)",
@@ -268,9 +254,3 @@ async def replay_dead_letter_outcome(
     )
     assert row is not None
     return DeadLetterReplay(row["result"], row["execution_id"], row["node_id"])
-
-
-async def replay_dead_letter(db: Connection, step_id: int, actor: str | None) -> str | None:
-    """The result of replay_dead_letter_outcome alone; None: no such dead letter."""
-    replay = await replay_dead_letter_outcome(db, step_id, actor)
-    return None if replay.result == "not_found" else replay.result

@@ -1,8 +1,10 @@
-"""Worker settings (from CLI flags)."""
+"""Worker settings (from CLI flags and FLOWSYNC_DB_COMMAND_TIMEOUT)."""
 
 from __future__ import annotations
 
 import msgspec
+
+from flowsync.config import DB_COMMAND_TIMEOUT_SECONDS
 
 
 class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,6 +22,9 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
     """The longest an idle worker sleeps without a notification (a safety net, not the path)."""
     rescue_seconds: float = 5.0
     """How often this worker looks for expired leases (0: never; the scheduler does it too)."""
+    db_command_timeout: float = DB_COMMAND_TIMEOUT_SECONDS
+    """Seconds a database call may take; then it is cancelled and counts as a lost
+    connection: its outcome is unknown, so it is retried and the steps reconciled."""
     actions_module: str | None = None
     max_output_bytes: int = 1024 * 1024
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import math
 import os
 import secrets
 import socket
@@ -41,7 +42,7 @@ from flowsync.store.engine import StepClaim
 from flowsync.worker.config import WorkerConfig
 from flowsync.worker.listener import JobListener
 from flowsync.worker.runner import run_step
-from flowsync.worker.transient import TRANSIENT_ERRORS, retry_transient
+from flowsync.worker.transient import TRANSIENT_ERRORS, describe, retry_transient
 
 log = get_logger("flowsync.worker")
 T = TypeVar("T")
@@ -90,7 +91,11 @@ class Worker:
         self._reconcile = False  # a retried call may have leased steps we never heard of
         self._failure: BaseException | None = None  # a call in flight failed for good
         self._maybe_ready = True
-        self._wake_at = 0.0  # monotonic time at which to look for due jobs again
+        # When to look for due jobs again (monotonic), unless something wakes us first: the
+        # poll deadline, and the earliest run_at we were told of (see _wake_at).
+        self._next_poll = 0.0
+        self._next_due = math.inf
+        self._replan = False  # a due time was spent: ask the database for the next one
         self._wakes = 0  # counts wake-ups, so one arriving during a claim is not lost
         self._stopping = False
         self._grace_deadline = 0.0
@@ -109,6 +114,7 @@ class Worker:
                 max_size=6,
                 application_name="flowsync-worker",
                 generic_plans=True,
+                command_timeout=self.config.db_command_timeout,
             ),
             give_up=stop.is_set,
         )
@@ -191,6 +197,8 @@ class Worker:
                 batch, self._reports = self._reports, []
                 executions, self._report_executions = self._report_executions, set()
                 limit = 0 if self._stopping else self._free_slots()
+                if limit > 0:
+                    self._looking(time.monotonic())
                 self._reporting.update(executions)
                 self._spawn(
                     limit,
@@ -212,12 +220,27 @@ class Worker:
                 await self._wait(max(0.0, self._grace_deadline - time.monotonic()) or 0.05)
                 continue
             free = self._free_slots()
-            due = self._maybe_ready or time.monotonic() >= self._wake_at
-            if free > 0 and can_call and due:
+            now = time.monotonic()
+            if free > 0 and can_call and (self._maybe_ready or now >= self._wake_at()):
                 self._maybe_ready = False
+                self._looking(now)
                 self._spawn(free, self._claim(free, self._wakes, resources))
                 continue
-            await self._wait(self._wake_at - time.monotonic() if free > 0 and can_call else None)
+            await self._wait(self._wake_at() - now if free > 0 and can_call else None)
+
+    def _wake_at(self) -> float:
+        """When to look for due jobs again, unless something wakes us first."""
+        return min(self._next_poll, self._next_due)
+
+    def _looking(self, now: float) -> None:
+        """A call is about to look for the jobs due by `now`: the poll interval starts again
+        and a due time we knew of is spent. Wake-ups keep only the earliest run_at they
+        bring, so later ones may have been folded into it: ask the database for the next one
+        once the call is done (_after_claiming)."""
+        self._next_poll = now + self.config.poll_seconds
+        if self._next_due <= now:
+            self._next_due = math.inf
+            self._replan = True
 
     def _free_slots(self) -> int:
         """Slots the next claim may fill: not running a step, not promised to a call in
@@ -272,12 +295,13 @@ class Worker:
             )
 
     async def _plan_sleep(self) -> None:
-        """Nothing more is ready: sleep until the next job falls due, or the poll interval."""
+        """Nothing more is ready: learn when the next job falls due. Only ever brings the
+        wake-up forward, so a sooner run_at notified meanwhile still counts."""
+        self._replan = False  # (before asking: a due time spent meanwhile asks again)
         due = await self._db("next_run_at", lambda: store.next_run_at(self._pool_(), self._queues))
-        wake = time.monotonic() + self.config.poll_seconds
         if due is not None:
-            wake = min(wake, time.monotonic() + max(0.0, due.timestamp() - time.time()))
-        self._wake_at = wake
+            in_seconds = max(0.0, due.timestamp() - time.time())
+            self._next_due = min(self._next_due, time.monotonic() + in_seconds)
 
     def _on_wake(self, run_at: float | None) -> None:
         """From the listener: new jobs (due at `run_at`, epoch seconds) or "look now"."""
@@ -286,7 +310,7 @@ class Worker:
         if delay <= 0.001:
             self._maybe_ready = True
         else:
-            self._wake_at = min(self._wake_at, time.monotonic() + delay)
+            self._next_due = min(self._next_due, time.monotonic() + delay)
         self._activity.set()
 
     async def _after_claiming(self, asked: int, got: int, wakes_before: int) -> None:
@@ -294,14 +318,14 @@ class Worker:
         was left when we looked, so sleep until the next job falls due (or a wake-up)."""
         if got >= asked:
             self._maybe_ready = True
-        elif self._wakes == wakes_before:
+            return
+        if self._wakes == wakes_before:
             self._maybe_ready = False
-            if self._tasks:
-                # Busy: the next report looks for work anyway; no need to ask when the next
-                # job falls due (a round trip per chain step). Notifications still wake us.
-                self._wake_at = time.monotonic() + self.config.poll_seconds
-            else:
-                await self._plan_sleep()
+        # Busy, the next report looks for work anyway: asking when the next job falls due
+        # would cost a round trip per chain step, and wake-ups keep us informed. Unless the
+        # due time we knew was just spent: later ones may be known only to the database.
+        if not self._maybe_ready and (self._replan or not self._tasks):
+            await self._plan_sleep()
 
     async def _flush_reports(
         self, batch: list[dict[str, Any]], limit: int, wakes_before: int, resources: Resources
@@ -415,7 +439,7 @@ class Worker:
                     self.config.lease_ms,
                 )
             except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:  # type: ignore[misc]
-                log.warning("worker.heartbeat_failed", error=f"{type(exc).__name__}: {exc}")
+                log.warning("worker.heartbeat_failed", error=describe(exc))
                 continue
             for step_id in gone:
                 entry = self._tasks.get(step_id)
@@ -432,7 +456,7 @@ class Worker:
             try:
                 rescued = await store.rescue_expired_leases(self._pool_())
             except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:  # type: ignore[misc]
-                log.warning("worker.rescue_failed", error=f"{type(exc).__name__}: {exc}")
+                log.warning("worker.rescue_failed", error=describe(exc))
                 continue
             if rescued:
                 log.info("worker.rescued_expired_leases", count=rescued)

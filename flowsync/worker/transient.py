@@ -12,8 +12,13 @@ import structlog
 T = TypeVar("T")
 log = structlog.stdlib.get_logger("flowsync.worker")
 
+# A call that failed with one of these may or may not have taken effect (the server may
+# have committed before the answer was lost): a retry must be safe, and a worker reconciles
+# what it holds after one (Worker._reconciled).
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
+    # Also the pool's command timeout: asyncpg raises asyncio.TimeoutError, which is
+    # TimeoutError, after asking the server to cancel the statement, which may be too late.
     TimeoutError,
     asyncpg.InterfaceError,
     # Raised when a pooled connection is terminated in the middle of an operation
@@ -27,6 +32,13 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.SerializationError,
     asyncpg.TooManyConnectionsError,
 )
+
+
+def describe(exc: BaseException) -> str:
+    """An error for a log line (a timeout comes without a message of its own)."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "TimeoutError: the database did not answer in time"
+    return f"{type(exc).__name__}: {exc}"
 
 
 async def retry_transient(
@@ -45,7 +57,7 @@ async def retry_transient(
         except TRANSIENT_ERRORS as exc:
             if give_up():
                 raise
-            log.warning("db.retry", call=what, error=f"{type(exc).__name__}: {exc}", wait=delay)
+            log.warning("db.retry", call=what, error=describe(exc), wait=delay)
             on_retry()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

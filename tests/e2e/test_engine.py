@@ -254,6 +254,48 @@ def test_http_retries_then_succeeds(engine: Engine, flaky: FlakyServer) -> None:
     assert [o["outcome"] for o in outcomes] == ["retry", "retry"]
 
 
+def test_a_busy_worker_keeps_a_sooner_retry_it_was_told_of(
+    engine: Engine, flaky: FlakyServer
+) -> None:
+    """A worker busy with a long step hears that a retry falls due in 3 s; another step of
+    its own finishes before then (a report that finds no work). The retry still runs when
+    it falls due, not at the next poll (an hour away): no scheduler wakes the worker here,
+    and the wake-up the worker was told of survives the report."""
+    flaky.failures = 1
+    engine.save(
+        {
+            "name": "busy-retry",
+            "nodes": [
+                {"id": "hold", "type": "tests.sleep", "config": {"seconds": 600}},
+                {
+                    "id": "charge",
+                    "type": "http",
+                    "retry": {"max_attempts": 2, "backoff": "fixed", "initial": "3s"},
+                    "config": {"method": "POST", "url": f"{flaky.url}/charge"},
+                },
+                {"id": "tick", "type": "tests.sleep", "config": {"seconds": 1.5}},
+            ],
+        }
+    )
+    engine.worker("--poll", "3600", "--concurrency", "4", "--actions", ACTIONS)
+    execution_id = engine.start_now("busy-retry")
+
+    wait_for(
+        lambda: engine.steps(execution_id)["charge"]["status"] == "succeeded",
+        30,
+        f"the retry to run when it falls due\n{engine.worker_logs()}",
+    )
+    steps = engine.steps(execution_id)
+    assert steps["hold"]["status"] == "running", "the worker stayed busy throughout"
+    first_attempt = engine.conn.execute(
+        "SELECT ended_at FROM flowsync.step_attempts WHERE step_id = %s AND outcome = 'retry'",
+        (steps["charge"]["id"],),
+    ).fetchone()
+    assert first_attempt is not None and steps["charge"]["attempt"] == 2
+    # The case at hand: tick's report came between the failure and the retry.
+    assert first_attempt["ended_at"] < steps["tick"]["finished_at"] < steps["charge"]["started_at"]
+
+
 def test_exhausted_retries_go_dead_then_replay_succeeds(engine: Engine, flaky: FlakyServer) -> None:
     flaky.failures = 3
     engine.save(

@@ -13,6 +13,7 @@ from flowsync import store
 from flowsync.cli import CliError
 from flowsync.cli_executions import parse_execution_id, parse_input
 from flowsync.cli_render import (
+    STATUS_STYLES,
     PlainProgress,
     dead_letters_table,
     error_summary,
@@ -24,6 +25,7 @@ from flowsync.cli_render import (
     step_duration,
     step_line,
 )
+from flowsync.states import EXECUTION_STATUSES, STEP_STATUSES, TERMINAL_EXECUTION
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 EXECUTION_ID = UUID("12345678-1234-5678-1234-567812345678")
@@ -59,7 +61,7 @@ def step(
 def detail(
     status: str, *steps: store.StepRow, output: Any = None, error: Any = None
 ) -> store.ExecutionDetail:
-    finished = t(9) if status in {"succeeded", "failed", "cancelled"} else None
+    finished = t(9) if status in TERMINAL_EXECUTION else None
     return store.ExecutionDetail(
         execution=store.ExecutionRow(
             id=EXECUTION_ID,
@@ -129,6 +131,12 @@ def test_plain_progress_attaching_late_prints_the_current_states() -> None:
 )
 def test_step_line(row: store.StepRow, line: str) -> None:
     assert step_line(row) == line
+
+
+def test_every_status_has_a_style() -> None:
+    """Statuses come from flowsync.states; an execution's are named like a step's."""
+    assert set(EXECUTION_STATUSES) <= set(STEP_STATUSES)
+    assert set(STATUS_STYLES) == set(STEP_STATUSES)
 
 
 def test_final_lines_and_exit_codes() -> None:
