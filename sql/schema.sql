@@ -143,9 +143,8 @@ BEGIN
     IF v_rest IS NOT NULL THEN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
         SELECT j.step_id, j.queue, p_now FROM unnest(v_rest, v_rest_queues) AS j(step_id, queue);
-        -- Wake workers: once per queue (see _notify_jobs; these are all due now).
-        PERFORM pg_notify('flowsync_jobs',
-                          q.queue || ' ' || floor(extract(epoch FROM p_now) * 1000)::bigint)
+        -- Wake workers: once per queue (these are all due now).
+        PERFORM flowsync._wake_workers(q.queue, p_now)
         FROM (SELECT DISTINCT unnest(v_rest_queues) AS queue) q;
     END IF;
 
@@ -225,16 +224,18 @@ CREATE TABLE flowsync.steps (
     error jsonb,
     state jsonb,
     lease_token uuid,
-    lease_expires_at timestamp with time zone,
     worker_id text,
     run_at timestamp with time zone,
     queued_at timestamp with time zone,
     started_at timestamp with time zone,
     finished_at timestamp with time zone,
+    dead_lettered_at timestamp with time zone,
     CONSTRAINT steps_counters_chk CHECK (((attempt >= 0) AND (deps_succeeded >= 0) AND (deps_failed >= 0) AND (deps_skipped >= 0))),
+    CONSTRAINT steps_dead_lettered_chk CHECK (((status = ANY (ARRAY['failed'::flowsync.step_status, 'dead'::flowsync.step_status])) = (dead_lettered_at IS NOT NULL))),
     CONSTRAINT steps_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.step_status, 'failed'::flowsync.step_status, 'skipped'::flowsync.step_status, 'cancelled'::flowsync.step_status, 'dead'::flowsync.step_status])) = (finished_at IS NOT NULL))),
-    CONSTRAINT steps_running_lease_chk CHECK (((status = 'running'::flowsync.step_status) = ((lease_expires_at IS NOT NULL) AND (lease_token IS NOT NULL))))
-);
+    CONSTRAINT steps_running_lease_chk CHECK (((status <> 'running'::flowsync.step_status) OR ((lease_token IS NOT NULL) AND (worker_id IS NOT NULL))))
+)
+WITH (fillfactor='50');
 
 
 --
@@ -249,17 +250,19 @@ DECLARE
     v_retry  boolean;
     v_run_at timestamptz;
 BEGIN
-    SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-    JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-    WHERE e.id = p_step.execution_id AND n.node_idx = p_step.node_idx;
+    v_node := flowsync._step_node(p_step);
     v_retry := p_retryable AND p_step.attempt < v_node.max_attempts;
+    PERFORM flowsync._record_attempts(
+        ARRAY[p_step.id],
+        CASE WHEN v_retry THEN p_retry_outcome WHEN p_retryable THEN 'dead' ELSE 'failed' END,
+        p_error, p_now);
 
     IF v_retry THEN
         v_run_at := p_now + flowsync._retry_delay(
             v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
             v_node.jitter, p_step.attempt, p_retry_after_ms);
         UPDATE flowsync.steps s
-        SET status = 'queued', error = p_error, lease_expires_at = NULL,
+        SET status = 'queued', error = p_error,
             lease_token = CASE WHEN p_revoke THEN NULL ELSE s.lease_token END,
             run_at = v_run_at, queued_at = p_now
         WHERE s.id = p_step.id;
@@ -267,17 +270,11 @@ BEGIN
     ELSE
         UPDATE flowsync.steps s
         SET status = CASE WHEN p_retryable THEN 'dead' ELSE 'failed' END::flowsync.step_status,
-            error = p_error, lease_expires_at = NULL,
+            error = p_error,
             lease_token = CASE WHEN p_revoke THEN NULL ELSE s.lease_token END,
-            finished_at = p_now
+            finished_at = p_now, dead_lettered_at = p_now
         WHERE s.id = p_step.id;
     END IF;
-
-    INSERT INTO flowsync.step_attempts
-        (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at, ended_at)
-    VALUES (p_step.id, p_step.execution_id, p_step.attempt,
-            CASE WHEN v_retry THEN p_retry_outcome WHEN p_retryable THEN 'dead' ELSE 'failed' END,
-            p_error, p_step.worker_id, p_step.queued_at, p_step.started_at, p_now);
     RETURN v_retry;
 END;
 $$;
@@ -327,12 +324,14 @@ BEGIN
         SET status = 'running',
             attempt = s.attempt + 1,
             lease_token = gen_random_uuid(),
-            lease_expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0),
             worker_id = p_worker,
             started_at = p_now
         FROM unnest(p_step_ids) AS q(id)
         WHERE s.id = q.id AND s.status = 'queued'
         RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
+    ), held AS (
+        INSERT INTO flowsync.leases (step_id, worker_id, expires_at)
+        SELECT l.id, p_worker, p_now + make_interval(secs => p_lease_ms / 1000.0) FROM leased l
     )
     SELECT 'claimed'::text, s.id, s.execution_id, w.name, e.version, s.node_id, n.type, n.config,
            s.attempt, n.max_attempts, s.lease_token, n.timeout_ms, e.input,
@@ -380,10 +379,24 @@ BEGIN
         SELECT j.queue, min(j.run_at) AS run_at FROM flowsync.jobs j
         WHERE j.step_id = ANY (p_step_ids) GROUP BY j.queue
     LOOP
-        PERFORM pg_notify('flowsync_jobs',
-                          v_row.queue || ' ' || floor(extract(epoch FROM v_row.run_at) * 1000)::bigint);
+        PERFORM flowsync._wake_workers(v_row.queue, v_row.run_at);
     END LOOP;
 END;
+$$;
+
+
+--
+-- Name: _record_attempts(bigint[], text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._record_attempts(p_step_ids bigint[], p_outcome text, p_error jsonb, p_now timestamp with time zone) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO flowsync.step_attempts
+        (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at, ended_at)
+    SELECT s.id, s.execution_id, s.attempt, p_outcome, p_error, s.worker_id, s.queued_at,
+           s.started_at, p_now
+    FROM flowsync.steps s WHERE s.id = ANY (p_step_ids)
 $$;
 
 
@@ -527,6 +540,60 @@ $_$;
 
 
 --
+-- Name: workflow_nodes; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.workflow_nodes (
+    workflow_id bigint NOT NULL,
+    version integer NOT NULL,
+    node_idx integer NOT NULL,
+    node_id text NOT NULL,
+    type text NOT NULL,
+    config jsonb NOT NULL,
+    queue text NOT NULL,
+    join_rule flowsync.join_rule NOT NULL,
+    timeout_ms integer,
+    max_attempts integer NOT NULL,
+    backoff text NOT NULL,
+    backoff_initial_ms integer NOT NULL,
+    backoff_max_ms integer NOT NULL,
+    jitter boolean NOT NULL,
+    continue_on_failure boolean NOT NULL,
+    upstream_count integer NOT NULL,
+    is_leaf boolean NOT NULL,
+    context_nodes integer[] NOT NULL,
+    CONSTRAINT workflow_nodes_backoff_chk CHECK ((backoff = ANY (ARRAY['exponential'::text, 'fixed'::text]))),
+    CONSTRAINT workflow_nodes_max_attempts_chk CHECK (((max_attempts >= 1) AND (max_attempts <= 100)))
+);
+
+
+--
+-- Name: _step_node(flowsync.steps); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._step_node(p_step flowsync.steps) RETURNS flowsync.workflow_nodes
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT n.* FROM flowsync.executions e
+    JOIN flowsync.workflow_nodes n
+      ON n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = p_step.node_idx
+    WHERE e.id = p_step.execution_id
+$$;
+
+
+--
+-- Name: _wake_workers(text, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._wake_workers(p_queue text, p_run_at timestamp with time zone) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT pg_notify('flowsync_jobs',
+                     p_queue || ' ' || floor(extract(epoch FROM p_run_at) * 1000)::bigint)
+$$;
+
+
+--
 -- Name: authenticate_api_key(bytea, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -563,19 +630,19 @@ BEGIN
         RETURN 'already_' || v_status::text;
     END IF;
 
-    INSERT INTO flowsync.step_attempts
-        (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
-    SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.queued_at, s.started_at,
-           p_now
-    FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.status = 'running';
+    PERFORM flowsync._record_attempts(
+        ARRAY(SELECT s.id FROM flowsync.steps s
+              WHERE s.execution_id = p_execution_id AND s.status = 'running'),
+        'cancelled', NULL, p_now);
 
     WITH cancelled AS (
         UPDATE flowsync.steps s
-        SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = p_now
+        SET status = 'cancelled', lease_token = NULL, finished_at = p_now
         WHERE s.execution_id = p_execution_id AND s.status IN ('pending', 'queued', 'running')
         RETURNING s.id
     )
     SELECT array_agg(id) INTO v_cancelled FROM cancelled;
+    DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_cancelled);
 
     -- Their jobs. After the steps (a step handed back meanwhile is cancelled too, and its
     -- new job seen here); SKIP LOCKED: a job a claimer holds is being deleted by that claim,
@@ -906,11 +973,11 @@ BEGIN
         WHERE s.status = 'running'
         ORDER BY s.id
         FOR UPDATE OF s
-    ), extended AS (
-        UPDATE flowsync.steps s
-        SET lease_expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0)
-        FROM mine WHERE s.id = mine.id
-        RETURNING s.id
+    ), extended AS (  -- (a lease row changes only under its step's lock)
+        UPDATE flowsync.leases l
+        SET expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0)
+        FROM mine WHERE l.step_id = mine.id
+        RETURNING l.step_id AS id
     )
     SELECT coalesce(array_agg(id), '{}') INTO v_kept FROM extended;
 
@@ -962,8 +1029,7 @@ BEGIN
         ) d
         WHERE q.queue IS NOT NULL
     LOOP
-        PERFORM pg_notify('flowsync_jobs',
-                          v_row.queue || ' ' || floor(extract(epoch FROM v_row.run_at) * 1000)::bigint);
+        PERFORM flowsync._wake_workers(v_row.queue, v_row.run_at);
         notified := notified + 1;
     END LOOP;
 END;
@@ -1102,8 +1168,7 @@ CREATE FUNCTION flowsync.prune_workers(p_older_than timestamp with time zone, p_
     WITH doomed AS (
         SELECT w.id FROM flowsync.workers w
         WHERE coalesce(w.stopped_at, w.last_seen_at) < p_older_than
-          AND NOT EXISTS (SELECT 1 FROM flowsync.steps s
-                          WHERE s.status = 'running' AND s.worker_id = w.id)
+          AND NOT EXISTS (SELECT 1 FROM flowsync.leases l WHERE l.worker_id = w.id)
         LIMIT p_limit
         FOR UPDATE OF w SKIP LOCKED
     ), deleted AS (
@@ -1136,27 +1201,21 @@ CREATE FUNCTION flowsync.release_steps(p_worker text, p_step_ids bigint[], p_tok
 DECLARE
     v_released bigint[];
 BEGIN
-    WITH mine AS (
-        SELECT s.id, s.queued_at FROM flowsync.steps s
+    SELECT coalesce(array_agg(s.id), '{}') INTO v_released FROM (
+        SELECT s.id FROM flowsync.steps s
         JOIN unnest(p_step_ids, p_tokens) AS t(step_id, token)
           ON s.id = t.step_id AND s.lease_token = t.token
         WHERE s.status = 'running'
         ORDER BY s.id
         FOR UPDATE OF s
-    ), released AS (
-        UPDATE flowsync.steps s
-        SET status = 'queued', attempt = s.attempt - 1, lease_token = NULL, lease_expires_at = NULL,
-            run_at = p_now, queued_at = p_now
-        FROM mine WHERE s.id = mine.id
-        RETURNING s.id, s.execution_id, s.attempt, s.started_at, mine.queued_at
-    ), logged AS (
-        INSERT INTO flowsync.step_attempts
-            (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
-        SELECT r.id, r.execution_id, r.attempt + 1, 'handed_back', p_worker, r.queued_at,
-               r.started_at, p_now
-        FROM released r
-    )
-    SELECT coalesce(array_agg(id), '{}') INTO v_released FROM released;
+    ) s;
+
+    PERFORM flowsync._record_attempts(v_released, 'handed_back', NULL, p_now);
+    UPDATE flowsync.steps s
+    SET status = 'queued', attempt = s.attempt - 1, lease_token = NULL, run_at = p_now,
+        queued_at = p_now
+    WHERE s.id = ANY (v_released);
+    DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_released);
 
     -- Back to the job table (and a wake-up), due now.
     PERFORM flowsync._dispatch(v_released, NULL, '{}', 0, 0, p_now);
@@ -1177,8 +1236,8 @@ CREATE FUNCTION flowsync.release_unknown_steps(p_worker text, p_known_ids bigint
         coalesce(array_agg(s.id), '{}'),
         coalesce(array_agg(s.lease_token), '{}'),
         p_now)
-    FROM flowsync.steps s
-    WHERE s.status = 'running' AND s.worker_id = p_worker AND s.id <> ALL (p_known_ids)
+    FROM flowsync.leases l JOIN flowsync.steps s ON s.id = l.step_id
+    WHERE l.worker_id = p_worker AND l.step_id <> ALL (p_known_ids)
 $$;
 
 
@@ -1225,7 +1284,6 @@ DECLARE
     v_jobs      bigint[] := '{}';
     v_report    record;
     v_step      flowsync.steps;
-    v_node      flowsync.workflow_nodes;
     v_run_at    timestamptz;
     v_handed    integer;
 BEGIN
@@ -1278,6 +1336,9 @@ BEGIN
         RETURN;
     END IF;
 
+    -- Every report that counts ends its attempt, and with it the lease.
+    DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_valid);
+
     IF p_reports @? '$[*].logs[0]' THEN
         INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
         SELECT s.execution_id, s.id, s.attempt, coalesce(l.at, p_now), coalesce(l.level, 'info'),
@@ -1293,7 +1354,7 @@ BEGIN
     WITH done AS (
         UPDATE flowsync.steps s
         SET status = 'succeeded', output = x.output, outcome = x.outcome, error = NULL,
-            lease_expires_at = NULL, finished_at = p_now
+            finished_at = p_now
         FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, kind text, output jsonb, outcome jsonb)
         WHERE s.id = x.step_id AND x.kind = 'succeeded' AND s.id = ANY (v_valid)
         RETURNING s.id
@@ -1313,21 +1374,15 @@ BEGIN
             SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = v_report.step_id;
 
             IF v_report.kind = 'snoozed' THEN
-                SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-                JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-                WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
                 v_run_at := coalesce(v_report.until, p_now);
+                PERFORM flowsync._record_attempts(
+                    ARRAY[v_step.id], 'snoozed', jsonb_build_object('until', v_run_at), p_now);
                 UPDATE flowsync.steps s
                 SET status = 'queued', state = v_report.state, attempt = s.attempt - 1,
-                    lease_expires_at = NULL, run_at = v_run_at, queued_at = p_now
+                    run_at = v_run_at, queued_at = p_now
                 WHERE s.id = v_step.id;
-                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-                     ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
-                        jsonb_build_object('until', v_run_at), p_worker, v_step.queued_at,
-                        v_step.started_at, p_now);
+                INSERT INTO flowsync.jobs (step_id, queue, run_at)
+                VALUES (v_step.id, (flowsync._step_node(v_step)).queue, v_run_at);
                 v_jobs := v_jobs || v_step.id;
 
             ELSIF v_report.kind = 'failed' THEN
@@ -1371,16 +1426,16 @@ DECLARE
     v_candidates bigint[];
     v_locked     uuid[];
     v_step       flowsync.steps;
+    v_lease      flowsync.leases;
     v_error      jsonb;
     v_jobs       bigint[] := '{}';
     v_ended      bigint[] := '{}';
-    v_count      integer := 0;
 BEGIN
-    SELECT array_agg(s.id) INTO v_candidates FROM (
-        SELECT s.id FROM flowsync.steps s
-        WHERE s.status = 'running' AND s.lease_expires_at < p_now
-        ORDER BY s.lease_expires_at LIMIT p_limit
-    ) s;
+    SELECT array_agg(l.step_id) INTO v_candidates FROM (
+        SELECT l.step_id FROM flowsync.leases l
+        WHERE l.expires_at < p_now
+        ORDER BY l.expires_at LIMIT p_limit
+    ) l;
     IF v_candidates IS NULL THEN
         RETURN 0;
     END IF;
@@ -1396,16 +1451,21 @@ BEGIN
     FOR v_step IN
         SELECT s.* FROM flowsync.steps s
         WHERE s.id = ANY (v_candidates) AND s.execution_id = ANY (v_locked)
-          AND s.status = 'running' AND s.lease_expires_at < p_now
+          AND s.status = 'running'
         ORDER BY s.id
         FOR UPDATE SKIP LOCKED
     LOOP
+        -- Read under the step's lock (a heartbeat extends a lease only under it): a lease
+        -- extended since the candidates were read is no longer expired.
+        SELECT * INTO v_lease FROM flowsync.leases l WHERE l.step_id = v_step.id;
+        CONTINUE WHEN NOT FOUND OR v_lease.expires_at >= p_now;
+
         v_error := jsonb_build_object(
             'type', 'LeaseExpired',
             'message', format('worker %s stopped reporting; its lease expired at %s',
-                              v_step.worker_id, v_step.lease_expires_at),
-            'worker_id', v_step.worker_id);
-        v_count := v_count + 1;
+                              v_lease.worker_id, v_lease.expires_at),
+            'worker_id', v_lease.worker_id);
+        DELETE FROM flowsync.leases l WHERE l.step_id = v_step.id;
         -- The lost attempt counts against the budget; the old token is revoked.
         IF flowsync._fail_attempt(v_step, v_error, true, NULL, 'lease_expired', true, p_now) THEN
             v_jobs := v_jobs || v_step.id;
@@ -1416,7 +1476,7 @@ BEGIN
 
     PERFORM flowsync._notify_jobs(v_jobs);
     PERFORM flowsync._dispatch(flowsync._settle(v_ended, p_now), NULL, '{}', 0, 0, p_now);
-    RETURN v_count;
+    RETURN cardinality(v_jobs) + cardinality(v_ended);
 END;
 $$;
 
@@ -1457,8 +1517,8 @@ BEGIN
 
     UPDATE flowsync.steps s
     SET status = 'pending', attempt = 0, deps_succeeded = 0, deps_failed = 0, deps_skipped = 0,
-        outcome = NULL, output = NULL, error = NULL, state = NULL, lease_expires_at = NULL,
-        run_at = NULL, queued_at = NULL, started_at = NULL, finished_at = NULL
+        outcome = NULL, output = NULL, error = NULL, state = NULL, run_at = NULL,
+        queued_at = NULL, started_at = NULL, finished_at = NULL, dead_lettered_at = NULL
     WHERE s.id = ANY (v_reset);
 
     -- Count again what the steps that keep their state contribute to each reset step.
@@ -1801,8 +1861,7 @@ BEGIN
     SELECT array_agg(DISTINCT queue) INTO v_queues FROM jobs;
 
     -- Wake workers: once per queue (and Postgres folds repeats within a transaction).
-    PERFORM pg_notify('flowsync_jobs', q || ' ' || floor(extract(epoch FROM p_now) * 1000)::bigint)
-    FROM unnest(v_queues) AS q;
+    PERFORM flowsync._wake_workers(q, p_now) FROM unnest(v_queues) AS q;
     RETURN QUERY SELECT v_id, true, v_version, 'queued'::flowsync.execution_status;
 END;
 $$;
@@ -2075,8 +2134,8 @@ CREATE VIEW flowsync.dead_letters AS
    FROM ((flowsync.steps s
      JOIN flowsync.executions e ON ((e.id = s.execution_id)))
      JOIN flowsync.workflows w ON ((w.id = e.workflow_id)))
-  WHERE (s.status = ANY (ARRAY['failed'::flowsync.step_status, 'dead'::flowsync.step_status]))
-  ORDER BY s.finished_at DESC, s.id DESC;
+  WHERE (s.dead_lettered_at IS NOT NULL)
+  ORDER BY s.dead_lettered_at DESC, s.id DESC;
 
 
 --
@@ -2134,31 +2193,15 @@ WITH (autovacuum_vacuum_scale_factor='0.0', autovacuum_vacuum_threshold='5000', 
 
 
 --
--- Name: workflow_nodes; Type: TABLE; Schema: flowsync; Owner: -
+-- Name: leases; Type: TABLE; Schema: flowsync; Owner: -
 --
 
-CREATE TABLE flowsync.workflow_nodes (
-    workflow_id bigint NOT NULL,
-    version integer NOT NULL,
-    node_idx integer NOT NULL,
-    node_id text NOT NULL,
-    type text NOT NULL,
-    config jsonb NOT NULL,
-    queue text NOT NULL,
-    join_rule flowsync.join_rule NOT NULL,
-    timeout_ms integer,
-    max_attempts integer NOT NULL,
-    backoff text NOT NULL,
-    backoff_initial_ms integer NOT NULL,
-    backoff_max_ms integer NOT NULL,
-    jitter boolean NOT NULL,
-    continue_on_failure boolean NOT NULL,
-    upstream_count integer NOT NULL,
-    is_leaf boolean NOT NULL,
-    context_nodes integer[] NOT NULL,
-    CONSTRAINT workflow_nodes_backoff_chk CHECK ((backoff = ANY (ARRAY['exponential'::text, 'fixed'::text]))),
-    CONSTRAINT workflow_nodes_max_attempts_chk CHECK (((max_attempts >= 1) AND (max_attempts <= 100)))
-);
+CREATE TABLE flowsync.leases (
+    step_id bigint NOT NULL,
+    worker_id text NOT NULL,
+    expires_at timestamp with time zone NOT NULL
+)
+WITH (autovacuum_vacuum_scale_factor='0.0', autovacuum_vacuum_threshold='5000', autovacuum_vacuum_insert_scale_factor='0.0', autovacuum_vacuum_insert_threshold='5000', autovacuum_analyze_scale_factor='0.05');
 
 
 --
@@ -2177,10 +2220,10 @@ CREATE VIEW flowsync.queue_depth AS
         ), running AS (
          SELECT n.queue,
             count(*) AS running
-           FROM ((flowsync.steps s
+           FROM (((flowsync.leases l
+             JOIN flowsync.steps s ON ((s.id = l.step_id)))
              JOIN flowsync.executions e ON ((e.id = s.execution_id)))
              JOIN flowsync.workflow_nodes n ON (((n.workflow_id = e.workflow_id) AND (n.version = e.version) AND (n.node_idx = s.node_idx))))
-          WHERE (s.status = 'running'::flowsync.step_status)
           GROUP BY n.queue
         )
  SELECT COALESCE(w.queue, r.queue) AS queue,
@@ -2226,14 +2269,14 @@ CREATE VIEW flowsync.running_steps AS
     n.max_attempts,
     s.started_at,
     (now() - s.started_at) AS lease_age,
-    (s.lease_expires_at - now()) AS lease_expires_in,
+    (l.expires_at - now()) AS lease_expires_in,
     wk.last_seen_at AS worker_last_seen_at
-   FROM ((((flowsync.steps s
+   FROM (((((flowsync.leases l
+     JOIN flowsync.steps s ON ((s.id = l.step_id)))
      JOIN flowsync.executions e ON ((e.id = s.execution_id)))
      JOIN flowsync.workflows w ON ((w.id = e.workflow_id)))
      JOIN flowsync.workflow_nodes n ON (((n.workflow_id = e.workflow_id) AND (n.version = e.version) AND (n.node_idx = s.node_idx))))
      LEFT JOIN flowsync.workers wk ON ((wk.id = s.worker_id)))
-  WHERE (s.status = 'running'::flowsync.step_status)
   ORDER BY s.started_at, s.id;
 
 
@@ -2445,9 +2488,9 @@ CREATE VIEW flowsync.worker_status AS
     wk.stopped_at
    FROM (flowsync.workers wk
      CROSS JOIN LATERAL ( SELECT count(*) AS running,
-            count(*) FILTER (WHERE (s.lease_expires_at < now())) AS expired
-           FROM flowsync.steps s
-          WHERE ((s.status = 'running'::flowsync.step_status) AND (s.worker_id = wk.id))) h)
+            count(*) FILTER (WHERE (l.expires_at < now())) AS expired
+           FROM flowsync.leases l
+          WHERE (l.worker_id = wk.id)) h)
   ORDER BY (wk.stopped_at IS NOT NULL), wk.started_at DESC;
 
 
@@ -2548,6 +2591,14 @@ ALTER TABLE ONLY flowsync.executions
 
 ALTER TABLE ONLY flowsync.jobs
     ADD CONSTRAINT jobs_pkey PRIMARY KEY (step_id);
+
+
+--
+-- Name: leases leases_pkey; Type: CONSTRAINT; Schema: flowsync; Owner: -
+--
+
+ALTER TABLE ONLY flowsync.leases
+    ADD CONSTRAINT leases_pkey PRIMARY KEY (step_id);
 
 
 --
@@ -2743,6 +2794,13 @@ CREATE INDEX jobs_claim_idx ON flowsync.jobs USING btree (queue, run_at, step_id
 
 
 --
+-- Name: leases_expires_at_idx; Type: INDEX; Schema: flowsync; Owner: -
+--
+
+CREATE INDEX leases_expires_at_idx ON flowsync.leases USING btree (expires_at);
+
+
+--
 -- Name: schedulers_one_leader_idx; Type: INDEX; Schema: flowsync; Owner: -
 --
 
@@ -2774,21 +2832,7 @@ CREATE INDEX step_logs_step_idx ON flowsync.step_logs USING btree (execution_id,
 -- Name: steps_dead_letters_idx; Type: INDEX; Schema: flowsync; Owner: -
 --
 
-CREATE INDEX steps_dead_letters_idx ON flowsync.steps USING btree (finished_at DESC, id DESC) WHERE (status = ANY (ARRAY['failed'::flowsync.step_status, 'dead'::flowsync.step_status]));
-
-
---
--- Name: steps_lease_expires_at_idx; Type: INDEX; Schema: flowsync; Owner: -
---
-
-CREATE INDEX steps_lease_expires_at_idx ON flowsync.steps USING btree (lease_expires_at) WHERE (status = 'running'::flowsync.step_status);
-
-
---
--- Name: steps_running_worker_idx; Type: INDEX; Schema: flowsync; Owner: -
---
-
-CREATE INDEX steps_running_worker_idx ON flowsync.steps USING btree (worker_id) WHERE (status = 'running'::flowsync.step_status);
+CREATE INDEX steps_dead_letters_idx ON flowsync.steps USING btree (dead_lettered_at DESC, id DESC) WHERE (dead_lettered_at IS NOT NULL);
 
 
 --

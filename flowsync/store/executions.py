@@ -225,9 +225,9 @@ async def list_dead_letters(
         "s.status::text AS status, s.attempt, s.error, s.finished_at "
         "FROM flowsync.steps s JOIN flowsync.executions e ON e.id = s.execution_id "
         "JOIN flowsync.workflows w ON w.id = e.workflow_id "
-        "WHERE s.status IN ('failed', 'dead') AND ($1::text IS NULL OR w.name = $1) "
-        "AND ($2::timestamptz IS NULL OR (s.finished_at, s.id) < ($2, $3::bigint)) "
-        "ORDER BY s.finished_at DESC, s.id DESC LIMIT $4",
+        "WHERE s.dead_lettered_at IS NOT NULL AND ($1::text IS NULL OR w.name = $1) "
+        "AND ($2::timestamptz IS NULL OR (s.dead_lettered_at, s.id) < ($2, $3::bigint)) "
+        "ORDER BY s.dead_lettered_at DESC, s.id DESC LIMIT $4",
         workflow,
         cursor[0] if cursor else None,
         cursor[1] if cursor else None,

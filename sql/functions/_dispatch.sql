@@ -45,9 +45,8 @@ BEGIN
     IF v_rest IS NOT NULL THEN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
         SELECT j.step_id, j.queue, p_now FROM unnest(v_rest, v_rest_queues) AS j(step_id, queue);
-        -- Wake workers: once per queue (see _notify_jobs; these are all due now).
-        PERFORM pg_notify('flowsync_jobs',
-                          q.queue || ' ' || floor(extract(epoch FROM p_now) * 1000)::bigint)
+        -- Wake workers: once per queue (these are all due now).
+        PERFORM flowsync._wake_workers(q.queue, p_now)
         FROM (SELECT DISTINCT unnest(v_rest_queues) AS queue) q;
     END IF;
 

@@ -20,17 +20,19 @@ DECLARE
     v_retry  boolean;
     v_run_at timestamptz;
 BEGIN
-    SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-    JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-    WHERE e.id = p_step.execution_id AND n.node_idx = p_step.node_idx;
+    v_node := flowsync._step_node(p_step);
     v_retry := p_retryable AND p_step.attempt < v_node.max_attempts;
+    PERFORM flowsync._record_attempts(
+        ARRAY[p_step.id],
+        CASE WHEN v_retry THEN p_retry_outcome WHEN p_retryable THEN 'dead' ELSE 'failed' END,
+        p_error, p_now);
 
     IF v_retry THEN
         v_run_at := p_now + flowsync._retry_delay(
             v_node.backoff, v_node.backoff_initial_ms, v_node.backoff_max_ms,
             v_node.jitter, p_step.attempt, p_retry_after_ms);
         UPDATE flowsync.steps s
-        SET status = 'queued', error = p_error, lease_expires_at = NULL,
+        SET status = 'queued', error = p_error,
             lease_token = CASE WHEN p_revoke THEN NULL ELSE s.lease_token END,
             run_at = v_run_at, queued_at = p_now
         WHERE s.id = p_step.id;
@@ -38,17 +40,11 @@ BEGIN
     ELSE
         UPDATE flowsync.steps s
         SET status = CASE WHEN p_retryable THEN 'dead' ELSE 'failed' END::flowsync.step_status,
-            error = p_error, lease_expires_at = NULL,
+            error = p_error,
             lease_token = CASE WHEN p_revoke THEN NULL ELSE s.lease_token END,
-            finished_at = p_now
+            finished_at = p_now, dead_lettered_at = p_now
         WHERE s.id = p_step.id;
     END IF;
-
-    INSERT INTO flowsync.step_attempts
-        (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at, ended_at)
-    VALUES (p_step.id, p_step.execution_id, p_step.attempt,
-            CASE WHEN v_retry THEN p_retry_outcome WHEN p_retryable THEN 'dead' ELSE 'failed' END,
-            p_error, p_step.worker_id, p_step.queued_at, p_step.started_at, p_now);
     RETURN v_retry;
 END;
 $$;

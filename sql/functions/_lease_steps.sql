@@ -1,5 +1,6 @@
--- queued -> running for the given steps, under a new lease for p_worker; returns what the
--- worker needs to run each one (config, input, the outputs its expressions may read).
+-- queued -> running for the given steps, under a new lease for p_worker (a new token, and a
+-- row in flowsync.leases); returns what the worker needs to run each one (config, input, the
+-- outputs its expressions may read).
 -- Their executions are already running, except for steps claimed from the job table:
 -- claim_steps starts those.
 -- Every statement is driven by the id arrays through primary-key lookups, so its plan stays
@@ -22,12 +23,14 @@ BEGIN
         SET status = 'running',
             attempt = s.attempt + 1,
             lease_token = gen_random_uuid(),
-            lease_expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0),
             worker_id = p_worker,
             started_at = p_now
         FROM unnest(p_step_ids) AS q(id)
         WHERE s.id = q.id AND s.status = 'queued'
         RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
+    ), held AS (
+        INSERT INTO flowsync.leases (step_id, worker_id, expires_at)
+        SELECT l.id, p_worker, p_now + make_interval(secs => p_lease_ms / 1000.0) FROM leased l
     )
     SELECT 'claimed'::text, s.id, s.execution_id, w.name, e.version, s.node_id, n.type, n.config,
            s.attempt, n.max_attempts, s.lease_token, n.timeout_ms, e.input,

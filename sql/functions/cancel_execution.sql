@@ -20,19 +20,19 @@ BEGIN
         RETURN 'already_' || v_status::text;
     END IF;
 
-    INSERT INTO flowsync.step_attempts
-        (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
-    SELECT s.id, s.execution_id, s.attempt, 'cancelled', s.worker_id, s.queued_at, s.started_at,
-           p_now
-    FROM flowsync.steps s WHERE s.execution_id = p_execution_id AND s.status = 'running';
+    PERFORM flowsync._record_attempts(
+        ARRAY(SELECT s.id FROM flowsync.steps s
+              WHERE s.execution_id = p_execution_id AND s.status = 'running'),
+        'cancelled', NULL, p_now);
 
     WITH cancelled AS (
         UPDATE flowsync.steps s
-        SET status = 'cancelled', lease_token = NULL, lease_expires_at = NULL, finished_at = p_now
+        SET status = 'cancelled', lease_token = NULL, finished_at = p_now
         WHERE s.execution_id = p_execution_id AND s.status IN ('pending', 'queued', 'running')
         RETURNING s.id
     )
     SELECT array_agg(id) INTO v_cancelled FROM cancelled;
+    DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_cancelled);
 
     -- Their jobs. After the steps (a step handed back meanwhile is cancelled too, and its
     -- new job seen here); SKIP LOCKED: a job a claimer holds is being deleted by that claim,

@@ -21,11 +21,11 @@ BEGIN
         WHERE s.status = 'running'
         ORDER BY s.id
         FOR UPDATE OF s
-    ), extended AS (
-        UPDATE flowsync.steps s
-        SET lease_expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0)
-        FROM mine WHERE s.id = mine.id
-        RETURNING s.id
+    ), extended AS (  -- (a lease row changes only under its step's lock)
+        UPDATE flowsync.leases l
+        SET expires_at = p_now + make_interval(secs => p_lease_ms / 1000.0)
+        FROM mine WHERE l.step_id = mine.id
+        RETURNING l.step_id AS id
     )
     SELECT coalesce(array_agg(id), '{}') INTO v_kept FROM extended;
 

@@ -34,8 +34,7 @@ BEGIN
         ) d
         WHERE q.queue IS NOT NULL
     LOOP
-        PERFORM pg_notify('flowsync_jobs',
-                          v_row.queue || ' ' || floor(extract(epoch FROM v_row.run_at) * 1000)::bigint);
+        PERFORM flowsync._wake_workers(v_row.queue, v_row.run_at);
         notified := notified + 1;
     END LOOP;
 END;

@@ -10,8 +10,7 @@ LANGUAGE sql AS $$
     WITH doomed AS (
         SELECT w.id FROM flowsync.workers w
         WHERE coalesce(w.stopped_at, w.last_seen_at) < p_older_than
-          AND NOT EXISTS (SELECT 1 FROM flowsync.steps s
-                          WHERE s.status = 'running' AND s.worker_id = w.id)
+          AND NOT EXISTS (SELECT 1 FROM flowsync.leases l WHERE l.worker_id = w.id)
         LIMIT p_limit
         FOR UPDATE OF w SKIP LOCKED
     ), deleted AS (

@@ -11,27 +11,21 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_released bigint[];
 BEGIN
-    WITH mine AS (
-        SELECT s.id, s.queued_at FROM flowsync.steps s
+    SELECT coalesce(array_agg(s.id), '{}') INTO v_released FROM (
+        SELECT s.id FROM flowsync.steps s
         JOIN unnest(p_step_ids, p_tokens) AS t(step_id, token)
           ON s.id = t.step_id AND s.lease_token = t.token
         WHERE s.status = 'running'
         ORDER BY s.id
         FOR UPDATE OF s
-    ), released AS (
-        UPDATE flowsync.steps s
-        SET status = 'queued', attempt = s.attempt - 1, lease_token = NULL, lease_expires_at = NULL,
-            run_at = p_now, queued_at = p_now
-        FROM mine WHERE s.id = mine.id
-        RETURNING s.id, s.execution_id, s.attempt, s.started_at, mine.queued_at
-    ), logged AS (
-        INSERT INTO flowsync.step_attempts
-            (step_id, execution_id, attempt, outcome, worker_id, queued_at, started_at, ended_at)
-        SELECT r.id, r.execution_id, r.attempt + 1, 'handed_back', p_worker, r.queued_at,
-               r.started_at, p_now
-        FROM released r
-    )
-    SELECT coalesce(array_agg(id), '{}') INTO v_released FROM released;
+    ) s;
+
+    PERFORM flowsync._record_attempts(v_released, 'handed_back', NULL, p_now);
+    UPDATE flowsync.steps s
+    SET status = 'queued', attempt = s.attempt - 1, lease_token = NULL, run_at = p_now,
+        queued_at = p_now
+    WHERE s.id = ANY (v_released);
+    DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_released);
 
     -- Back to the job table (and a wake-up), due now.
     PERFORM flowsync._dispatch(v_released, NULL, '{}', 0, 0, p_now);
@@ -51,6 +45,6 @@ LANGUAGE sql AS $$
         coalesce(array_agg(s.id), '{}'),
         coalesce(array_agg(s.lease_token), '{}'),
         p_now)
-    FROM flowsync.steps s
-    WHERE s.status = 'running' AND s.worker_id = p_worker AND s.id <> ALL (p_known_ids)
+    FROM flowsync.leases l JOIN flowsync.steps s ON s.id = l.step_id
+    WHERE l.worker_id = p_worker AND l.step_id <> ALL (p_known_ids)
 $$;

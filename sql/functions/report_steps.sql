@@ -28,7 +28,6 @@ DECLARE
     v_jobs      bigint[] := '{}';
     v_report    record;
     v_step      flowsync.steps;
-    v_node      flowsync.workflow_nodes;
     v_run_at    timestamptz;
     v_handed    integer;
 BEGIN
@@ -81,6 +80,9 @@ BEGIN
         RETURN;
     END IF;
 
+    -- Every report that counts ends its attempt, and with it the lease.
+    DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_valid);
+
     IF p_reports @? '$[*].logs[0]' THEN
         INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
         SELECT s.execution_id, s.id, s.attempt, coalesce(l.at, p_now), coalesce(l.level, 'info'),
@@ -96,7 +98,7 @@ BEGIN
     WITH done AS (
         UPDATE flowsync.steps s
         SET status = 'succeeded', output = x.output, outcome = x.outcome, error = NULL,
-            lease_expires_at = NULL, finished_at = p_now
+            finished_at = p_now
         FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, kind text, output jsonb, outcome jsonb)
         WHERE s.id = x.step_id AND x.kind = 'succeeded' AND s.id = ANY (v_valid)
         RETURNING s.id
@@ -116,21 +118,15 @@ BEGIN
             SELECT * INTO v_step FROM flowsync.steps s WHERE s.id = v_report.step_id;
 
             IF v_report.kind = 'snoozed' THEN
-                SELECT n.* INTO v_node FROM flowsync.workflow_nodes n
-                JOIN flowsync.executions e ON n.workflow_id = e.workflow_id AND n.version = e.version
-                WHERE e.id = v_step.execution_id AND n.node_idx = v_step.node_idx;
                 v_run_at := coalesce(v_report.until, p_now);
+                PERFORM flowsync._record_attempts(
+                    ARRAY[v_step.id], 'snoozed', jsonb_build_object('until', v_run_at), p_now);
                 UPDATE flowsync.steps s
                 SET status = 'queued', state = v_report.state, attempt = s.attempt - 1,
-                    lease_expires_at = NULL, run_at = v_run_at, queued_at = p_now
+                    run_at = v_run_at, queued_at = p_now
                 WHERE s.id = v_step.id;
-                INSERT INTO flowsync.jobs (step_id, queue, run_at) VALUES (v_step.id, v_node.queue, v_run_at);
-                INSERT INTO flowsync.step_attempts
-                    (step_id, execution_id, attempt, outcome, error, worker_id, queued_at, started_at,
-                     ended_at)
-                VALUES (v_step.id, v_step.execution_id, v_step.attempt, 'snoozed',
-                        jsonb_build_object('until', v_run_at), p_worker, v_step.queued_at,
-                        v_step.started_at, p_now);
+                INSERT INTO flowsync.jobs (step_id, queue, run_at)
+                VALUES (v_step.id, (flowsync._step_node(v_step)).queue, v_run_at);
                 v_jobs := v_jobs || v_step.id;
 
             ELSIF v_report.kind = 'failed' THEN

@@ -11,16 +11,16 @@ DECLARE
     v_candidates bigint[];
     v_locked     uuid[];
     v_step       flowsync.steps;
+    v_lease      flowsync.leases;
     v_error      jsonb;
     v_jobs       bigint[] := '{}';
     v_ended      bigint[] := '{}';
-    v_count      integer := 0;
 BEGIN
-    SELECT array_agg(s.id) INTO v_candidates FROM (
-        SELECT s.id FROM flowsync.steps s
-        WHERE s.status = 'running' AND s.lease_expires_at < p_now
-        ORDER BY s.lease_expires_at LIMIT p_limit
-    ) s;
+    SELECT array_agg(l.step_id) INTO v_candidates FROM (
+        SELECT l.step_id FROM flowsync.leases l
+        WHERE l.expires_at < p_now
+        ORDER BY l.expires_at LIMIT p_limit
+    ) l;
     IF v_candidates IS NULL THEN
         RETURN 0;
     END IF;
@@ -36,16 +36,21 @@ BEGIN
     FOR v_step IN
         SELECT s.* FROM flowsync.steps s
         WHERE s.id = ANY (v_candidates) AND s.execution_id = ANY (v_locked)
-          AND s.status = 'running' AND s.lease_expires_at < p_now
+          AND s.status = 'running'
         ORDER BY s.id
         FOR UPDATE SKIP LOCKED
     LOOP
+        -- Read under the step's lock (a heartbeat extends a lease only under it): a lease
+        -- extended since the candidates were read is no longer expired.
+        SELECT * INTO v_lease FROM flowsync.leases l WHERE l.step_id = v_step.id;
+        CONTINUE WHEN NOT FOUND OR v_lease.expires_at >= p_now;
+
         v_error := jsonb_build_object(
             'type', 'LeaseExpired',
             'message', format('worker %s stopped reporting; its lease expired at %s',
-                              v_step.worker_id, v_step.lease_expires_at),
-            'worker_id', v_step.worker_id);
-        v_count := v_count + 1;
+                              v_lease.worker_id, v_lease.expires_at),
+            'worker_id', v_lease.worker_id);
+        DELETE FROM flowsync.leases l WHERE l.step_id = v_step.id;
         -- The lost attempt counts against the budget; the old token is revoked.
         IF flowsync._fail_attempt(v_step, v_error, true, NULL, 'lease_expired', true, p_now) THEN
             v_jobs := v_jobs || v_step.id;
@@ -56,6 +61,6 @@ BEGIN
 
     PERFORM flowsync._notify_jobs(v_jobs);
     PERFORM flowsync._dispatch(flowsync._settle(v_ended, p_now), NULL, '{}', 0, 0, p_now);
-    RETURN v_count;
+    RETURN cardinality(v_jobs) + cardinality(v_ended);
 END;
 $$;

@@ -39,8 +39,8 @@ BEGIN
 
     UPDATE flowsync.steps s
     SET status = 'pending', attempt = 0, deps_succeeded = 0, deps_failed = 0, deps_skipped = 0,
-        outcome = NULL, output = NULL, error = NULL, state = NULL, lease_expires_at = NULL,
-        run_at = NULL, queued_at = NULL, started_at = NULL, finished_at = NULL
+        outcome = NULL, output = NULL, error = NULL, state = NULL, run_at = NULL,
+        queued_at = NULL, started_at = NULL, finished_at = NULL, dead_lettered_at = NULL
     WHERE s.id = ANY (v_reset);
 
     -- Count again what the steps that keep their state contribute to each reset step.

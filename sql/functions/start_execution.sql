@@ -94,8 +94,7 @@ BEGIN
     SELECT array_agg(DISTINCT queue) INTO v_queues FROM jobs;
 
     -- Wake workers: once per queue (and Postgres folds repeats within a transaction).
-    PERFORM pg_notify('flowsync_jobs', q || ' ' || floor(extract(epoch FROM p_now) * 1000)::bigint)
-    FROM unnest(v_queues) AS q;
+    PERFORM flowsync._wake_workers(q, p_now) FROM unnest(v_queues) AS q;
     RETURN QUERY SELECT v_id, true, v_version, 'queued'::flowsync.execution_status;
 END;
 $$;

@@ -128,6 +128,10 @@ class Db:
     def jobs(self) -> list[dict[str, Any]]:
         return self.conn.execute("SELECT * FROM flowsync.jobs ORDER BY step_id").fetchall()
 
+    def leases(self) -> dict[int, dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM flowsync.leases ORDER BY step_id").fetchall()
+        return {row["step_id"]: row for row in rows}
+
     def run_all(self, outputs: dict[str, Any] | None = None, now: datetime = T0) -> None:
         """Claim and succeed everything ready until nothing is (noop-style)."""
         outputs = outputs or {}

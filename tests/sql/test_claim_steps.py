@@ -38,7 +38,8 @@ def test_claim_leases_and_returns_context(db: Db) -> None:
     step = db.steps(execution_id)["a"]
     assert step["status"] == "running" and step["worker_id"] == "w9"
     assert step["lease_token"] == claim["lease_token"]
-    assert step["lease_expires_at"] == at(10)
+    lease = db.leases()[claim["step_id"]]
+    assert (lease["worker_id"], lease["expires_at"]) == ("w9", at(10))
     assert db.execution(execution_id)["status"] == "running"
     assert db.jobs() == []
 

@@ -28,7 +28,7 @@ def test_heartbeat_extends_the_lease_and_names_lost_steps(db: Db) -> None:
     b = db.start("one")
     claims = db.claim(lease_ms=10_000)
     assert heartbeat(db, claims, now=5) == []
-    assert db.steps(a)["s0"]["lease_expires_at"] == at(35)
+    assert db.leases()[db.steps(a)["s0"]["id"]]["expires_at"] == at(35)
     db.conn.execute("SELECT flowsync.cancel_execution(%s)", (b,))
     assert heartbeat(db, claims, now=6) == [
         next(c["step_id"] for c in claims if c["execution_id"] == b)

@@ -12,7 +12,7 @@ def test_success_finishes_a_single_step_execution(db: Db) -> None:
     assert db.succeed(claim, {"done": True}) == "ok"
     step = db.steps(execution_id)["s0"]
     assert step["status"] == "succeeded" and step["output"] == {"done": True}
-    assert step["lease_expires_at"] is None and step["finished_at"] is not None
+    assert step["finished_at"] is not None and db.leases() == {}
     execution = db.execution(execution_id)
     assert execution["status"] == "succeeded"
     assert execution["output"] == {"s0": {"done": True}}
