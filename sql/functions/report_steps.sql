@@ -31,17 +31,17 @@ DECLARE
     v_run_at    timestamptz;
     v_handed    integer;
 BEGIN
-    SELECT array_agg((x->>'step_id')::bigint ORDER BY (x->>'step_id')::bigint)
-    INTO v_ids FROM jsonb_array_elements(p_reports) x;
-    IF v_ids IS NULL THEN
+    IF coalesce(jsonb_array_length(p_reports), 0) = 0 THEN
         RETURN;
     END IF;
 
     -- Lock the executions concerned, in id order (the order every multi-execution locker
     -- uses), then the reported steps, in id order.
     PERFORM 1 FROM flowsync.executions e
-    WHERE e.id IN (SELECT s.execution_id FROM unnest(v_ids) AS r(id)
-                   JOIN flowsync.steps s ON s.id = r.id)
+    WHERE e.id IN (SELECT s.execution_id FROM jsonb_to_recordset(p_reports) AS r(step_id bigint)
+                   CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
+                       SELECT s.execution_id FROM flowsync.steps s WHERE s.id = r.step_id
+                       OFFSET 0) s)
     ORDER BY e.id
     FOR UPDATE;
 
@@ -51,7 +51,8 @@ BEGIN
         SELECT * FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
     ), current AS (
         SELECT s.id, s.status, s.lease_token
-        FROM unnest(v_ids) AS r(id) JOIN flowsync.steps s ON s.id = r.id
+        FROM flowsync.steps s
+        WHERE s.id = ANY (ARRAY(SELECT r.step_id FROM reports r))
         ORDER BY s.id FOR UPDATE OF s
     ), classified AS (
         SELECT r.step_id,
@@ -80,9 +81,6 @@ BEGIN
         RETURN;
     END IF;
 
-    -- Every report that counts ends its attempt, and with it the lease.
-    DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_valid);
-
     IF p_reports @? '$[*].logs[0]' THEN
         INSERT INTO flowsync.step_logs (execution_id, step_id, attempt, at, level, message, fields)
         SELECT s.execution_id, s.id, s.attempt, coalesce(l.at, p_now), coalesce(l.level, 'info'),
@@ -94,8 +92,11 @@ BEGIN
         WHERE x.logs IS NOT NULL AND jsonb_array_length(x.logs) > 0 AND x.step_id = ANY (v_valid);
     END IF;
 
-    -- The common case, set-based: successes.
-    WITH done AS (
+    -- The common case, set-based: successes. Every report that counts ends its attempt, and
+    -- with it the lease.
+    WITH ended AS (
+        DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_valid)
+    ), done AS (
         UPDATE flowsync.steps s
         SET status = 'succeeded', output = x.output, outcome = x.outcome, error = NULL,
             finished_at = p_now
