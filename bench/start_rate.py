@@ -1,6 +1,7 @@
 """Start rate: executions started per second through the HTTP API (one request each, 32
-concurrent clients), through the SQL function one per transaction (1 and 32 connections),
-and in batches (`batch_size` per statement). No worker runs meanwhile.
+concurrent clients), through `flowsync.start_execution` one per transaction (1 and 32
+connections), and in batches through `flowsync.start_executions` (`batch_size` inputs per
+call). No worker runs meanwhile.
 
 The HTTP clients are a minimal keep-alive HTTP/1.1 client on asyncio streams, so that on a
 small machine the load generator takes as little CPU as possible from the API it measures."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from typing import Any
 
@@ -41,11 +43,11 @@ async def sql_single(ctx: Context, connections: int) -> dict[str, float]:
 
 
 async def sql_batch(ctx: Context) -> dict[str, float]:
-    batch = ctx.sizes.batch_size
+    inputs = json.dumps([{}] * ctx.sizes.batch_size)
 
     async def start_many(conn: asyncpg.Connection[Any]) -> int:
         started: int = await conn.fetchval(
-            "SELECT count(flowsync.start_execution($1)) FROM generate_series(1, $2)", NOOP, batch
+            "SELECT count(*) FROM flowsync.start_executions($1, $2)", NOOP, inputs
         )
         return started
 

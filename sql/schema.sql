@@ -206,6 +206,47 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
+-- Name: executions; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.executions (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    workflow_id bigint NOT NULL,
+    version integer NOT NULL,
+    status flowsync.execution_status DEFAULT 'queued'::flowsync.execution_status NOT NULL,
+    input jsonb DEFAULT '{}'::jsonb NOT NULL,
+    output jsonb,
+    error jsonb,
+    idempotency_key text,
+    request_hash text,
+    steps_open integer NOT NULL,
+    steps_failed integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    started_at timestamp with time zone,
+    finished_at timestamp with time zone,
+    CONSTRAINT executions_counters_chk CHECK (((steps_open >= 0) AND (steps_failed >= 0))),
+    CONSTRAINT executions_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.execution_status, 'failed'::flowsync.execution_status, 'cancelled'::flowsync.execution_status])) = (finished_at IS NOT NULL))),
+    CONSTRAINT executions_idempotency_key_chk CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
+    CONSTRAINT executions_started_chk CHECK (((status = 'queued'::flowsync.execution_status) OR (started_at IS NOT NULL) OR (status = 'cancelled'::flowsync.execution_status)))
+)
+WITH (fillfactor='50');
+
+
+--
+-- Name: _executions_by_key(bigint, text); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._executions_by_key(p_workflow_id bigint, p_key text) RETURNS SETOF flowsync.executions
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT e.* FROM flowsync.executions e
+    WHERE e.workflow_id = p_workflow_id AND e.idempotency_key = p_key
+      AND e.idempotency_key IS NOT NULL
+    OFFSET 0
+$$;
+
+
+--
 -- Name: steps; Type: TABLE; Schema: flowsync; Owner: -
 --
 
@@ -397,6 +438,40 @@ CREATE FUNCTION flowsync._record_attempts(p_step_ids bigint[], p_outcome text, p
     SELECT s.id, s.execution_id, s.attempt, p_outcome, p_error, s.worker_id, s.queued_at,
            s.started_at, p_now
     FROM flowsync.steps s WHERE s.id = ANY (p_step_ids)
+$$;
+
+
+--
+-- Name: _refuse_reused_key(text[], integer, boolean); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._refuse_reused_key(p_keys text[], p_item integer, p_within_batch boolean) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF p_item IS NULL THEN
+        RETURN;
+    ELSIF p_within_batch THEN
+        RAISE EXCEPTION 'idempotency key "%" is given to items with different inputs',
+            p_keys[p_item] USING ERRCODE = 'FS004',
+            DETAIL = format('item %s repeats the key of item %s with another input', p_item,
+                            array_position(p_keys, p_keys[p_item]));
+    ELSE
+        RAISE EXCEPTION 'idempotency key "%" was already used with a different request',
+            p_keys[p_item] USING ERRCODE = 'FS004', DETAIL = format('item %s', p_item);
+    END IF;
+END;
+$$;
+
+
+--
+-- Name: _request_hash(jsonb, integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._request_hash(p_input jsonb, p_version integer) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT md5(coalesce(p_input, '{}'::jsonb)::text || '@' || coalesce(p_version::text, 'latest'))
 $$;
 
 
@@ -1789,8 +1864,7 @@ DECLARE
     v_existing  flowsync.executions;
     v_steps     integer;
     v_queues    text[];
-    -- What makes two starts "the same request" for an idempotency key (jsonb::text is canonical).
-    v_request_hash text := md5(coalesce(p_input, '{}'::jsonb)::text || '@' || coalesce(p_version::text, 'latest'));
+    v_request_hash text := flowsync._request_hash(p_input, p_version);
 BEGIN
     SELECT * INTO v_workflow FROM flowsync.workflows w WHERE w.name = p_workflow;
     IF NOT FOUND THEN
@@ -1864,6 +1938,181 @@ BEGIN
     -- Wake workers: once per queue (and Postgres folds repeats within a transaction).
     PERFORM flowsync._wake_workers(q, p_now) FROM unnest(v_queues) AS q;
     RETURN QUERY SELECT v_id, true, v_version, 'queued'::flowsync.execution_status;
+END;
+$$;
+
+
+--
+-- Name: start_executions(text, jsonb, text[], integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.start_executions(workflow text, inputs jsonb, idempotency_keys text[] DEFAULT NULL::text[], version integer DEFAULT NULL::integer) RETURNS TABLE(ordinality integer, execution_id uuid, created boolean)
+    LANGUAGE sql
+    AS $$
+    SELECT x.ordinality, x.execution_id, x.created
+    FROM flowsync.start_executions_ex(workflow, inputs, idempotency_keys, version) x
+    ORDER BY x.ordinality
+$$;
+
+
+--
+-- Name: start_executions_ex(text, jsonb, text[], integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.start_executions_ex(p_workflow text, p_inputs jsonb, p_idempotency_keys text[] DEFAULT NULL::text[], p_version integer DEFAULT NULL::integer, p_now timestamp with time zone DEFAULT now()) RETURNS TABLE(ordinality integer, execution_id uuid, created boolean, version integer, status flowsync.execution_status)
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_workflow  flowsync.workflows;
+    v_version   integer;
+    v_steps     integer;
+    -- Per item, numbered from 1 like the items:
+    v_keys      text[];     -- its idempotency key (the whole array is NULL when none are given)
+    v_hashes    text[];     -- what makes two starts "the same request"
+    v_ids       uuid[];     -- the id of the execution it starts, NULL if it starts none
+    v_planned   integer;
+    v_inserted  integer;
+    v_item      integer;
+    v_first     integer;
+BEGIN
+    IF jsonb_typeof(p_inputs) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'inputs must be a JSON array with one input per execution, not %',
+            coalesce(jsonb_typeof(p_inputs), 'NULL') USING ERRCODE = 'FS005';
+    END IF;
+    IF p_idempotency_keys IS NOT NULL THEN
+        IF array_ndims(p_idempotency_keys) > 1
+           OR cardinality(p_idempotency_keys) <> jsonb_array_length(p_inputs) THEN
+            RAISE EXCEPTION 'idempotency_keys must have one entry per input (NULL for none), '
+                'not % for % inputs', cardinality(p_idempotency_keys),
+                jsonb_array_length(p_inputs) USING ERRCODE = 'FS005';
+        END IF;
+        v_keys := ARRAY(SELECT k FROM unnest(p_idempotency_keys) k);  -- subscripts from 1
+    END IF;
+
+    SELECT * INTO v_workflow FROM flowsync.workflows w WHERE w.name = p_workflow;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'workflow "%" does not exist', p_workflow USING ERRCODE = 'FS001';
+    END IF;
+
+    v_hashes := ARRAY(
+        SELECT flowsync._request_hash(i.input, p_version)
+        FROM jsonb_array_elements(p_inputs) WITH ORDINALITY i(input, ord) ORDER BY i.ord);
+
+    IF v_keys IS NULL THEN
+        v_ids := ARRAY(SELECT gen_random_uuid() FROM generate_series(1, cardinality(v_hashes)));
+    ELSE
+        -- A new execution for each keyless item and for the first item of each key that no
+        -- execution holds yet. Refused: the first item whose key an execution holds with
+        -- another request (v_item), and the first whose key an earlier item gives another
+        -- input (v_first).
+        SELECT array_agg(CASE WHEN x.key IS NULL OR (x.ord = x.first_ord AND e.id IS NULL)
+                              THEN gen_random_uuid() END ORDER BY x.ord),
+               min(x.ord) FILTER (WHERE e.request_hash <> x.hash),
+               min(x.ord) FILTER (WHERE x.key IS NOT NULL AND x.hash <> x.first_hash)
+        INTO v_ids, v_item, v_first
+        FROM (SELECT k.key, k.hash, k.ord,
+                     first_value(k.ord) OVER w AS first_ord,
+                     first_value(k.hash) OVER w AS first_hash
+              FROM ROWS FROM (unnest(v_keys), unnest(v_hashes)) WITH ORDINALITY k(key, hash, ord)
+              WINDOW w AS (PARTITION BY k.key ORDER BY k.ord)) x
+        LEFT JOIN LATERAL flowsync._executions_by_key(v_workflow.id, x.key) e ON true;
+        PERFORM flowsync._refuse_reused_key(v_keys, v_item, false);
+        PERFORM flowsync._refuse_reused_key(v_keys, v_first, true);
+    END IF;
+
+    v_planned := cardinality(array_remove(v_ids, NULL));
+    IF v_planned > 0 THEN
+        IF v_workflow.archived_at IS NOT NULL THEN
+            RAISE EXCEPTION 'workflow "%" is archived; restore it to start executions', p_workflow
+                USING ERRCODE = 'FS002';
+        END IF;
+        v_version := coalesce(p_version, v_workflow.latest_version);
+        SELECT count(*) INTO v_steps FROM flowsync.workflow_nodes n
+        WHERE n.workflow_id = v_workflow.id AND n.version = v_version;
+        IF v_steps = 0 THEN
+            RAISE EXCEPTION 'workflow "%" has no version %', p_workflow, v_version
+                USING ERRCODE = 'FS003';
+        END IF;
+
+        WITH inserted AS (
+            INSERT INTO flowsync.executions AS e
+                (id, workflow_id, version, input, idempotency_key, request_hash, steps_open,
+                 created_at)
+            SELECT x.id, v_workflow.id, v_version, x.input, x.key, x.hash, v_steps, p_now
+            FROM ROWS FROM (jsonb_array_elements(p_inputs), unnest(v_ids), unnest(v_keys),
+                            unnest(v_hashes)) WITH ORDINALITY x(input, id, key, hash, ord)
+            WHERE x.id IS NOT NULL
+            ORDER BY x.key COLLATE "C" NULLS LAST, x.ord
+            ON CONFLICT (workflow_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*) INTO v_inserted FROM inserted;
+
+        IF v_inserted < v_planned THEN
+            -- Concurrent starts with some of these keys committed first. Those items answer the
+            -- winners' executions (below), unless they were started with another request.
+            v_ids := ARRAY(
+                SELECT CASE WHEN EXISTS (SELECT FROM flowsync.executions e WHERE e.id = x.id)
+                            THEN x.id END
+                FROM unnest(v_ids) WITH ORDINALITY x(id, ord) ORDER BY x.ord);
+            SELECT min(x.ord) INTO v_item
+            FROM ROWS FROM (unnest(v_keys), unnest(v_hashes)) WITH ORDINALITY x(key, hash, ord)
+            CROSS JOIN LATERAL flowsync._executions_by_key(v_workflow.id, x.key) e
+            WHERE e.request_hash <> x.hash;
+            PERFORM flowsync._refuse_reused_key(v_keys, v_item, false);
+        END IF;
+
+        -- Steps for every node of every new execution, in item then node order; the roots are
+        -- queued and become jobs. The step ids are drawn here, in that order, so that jobs are
+        -- inserted from the same rows rather than by joining the new steps back to their nodes.
+        WITH nodes AS MATERIALIZED (
+            SELECT n.node_idx, n.node_id, n.queue, n.upstream_count = 0 AS is_root
+            FROM flowsync.workflow_nodes n
+            WHERE n.workflow_id = v_workflow.id AND n.version = v_version
+        ), new_steps AS MATERIALIZED (
+            SELECT nextval('flowsync.steps_id_seq') AS step_id, x.id AS execution_id,
+                   n.node_idx, n.node_id, n.queue, n.is_root
+            FROM unnest(v_ids) WITH ORDINALITY x(id, ord)
+            CROSS JOIN nodes n
+            WHERE x.id IS NOT NULL
+            ORDER BY x.ord, n.node_idx  -- nextval() is evaluated after the sort
+        ), steps AS (
+            INSERT INTO flowsync.steps
+                (id, execution_id, node_idx, node_id, status, queued_at, run_at)
+            OVERRIDING SYSTEM VALUE
+            SELECT s.step_id, s.execution_id, s.node_idx, s.node_id,
+                   CASE WHEN s.is_root THEN 'queued' ELSE 'pending' END::flowsync.step_status,
+                   CASE WHEN s.is_root THEN p_now END,
+                   CASE WHEN s.is_root THEN p_now END
+            FROM new_steps s
+        )
+        INSERT INTO flowsync.jobs (step_id, queue, run_at)
+        SELECT s.step_id, s.queue, p_now FROM new_steps s WHERE s.is_root;
+
+        -- Wake workers: once per queue of a root node.
+        PERFORM flowsync._wake_workers(n.queue, p_now)
+        FROM (SELECT DISTINCT n.queue FROM flowsync.workflow_nodes n
+              WHERE n.workflow_id = v_workflow.id AND n.version = v_version
+                AND n.upstream_count = 0) n;
+    END IF;
+
+    IF v_keys IS NULL THEN
+        RETURN QUERY
+        SELECT x.ord::integer, x.id, true, v_version, 'queued'::flowsync.execution_status
+        FROM unnest(v_ids) WITH ORDINALITY x(id, ord)
+        ORDER BY x.ord;
+    ELSE
+        -- An item with a key answers the execution holding it: its own new one, the first
+        -- item's, or one started before (created = false for all but its own).
+        RETURN QUERY
+        SELECT x.ord::integer, coalesce(x.id, e.id), x.id IS NOT NULL,
+               CASE WHEN x.id IS NULL THEN e.version ELSE v_version END,
+               CASE WHEN x.id IS NULL THEN e.status ELSE 'queued' END
+        FROM ROWS FROM (unnest(v_ids), unnest(v_keys)) WITH ORDINALITY x(id, key, ord)
+        LEFT JOIN LATERAL flowsync._executions_by_key(v_workflow.id, x.key) e ON x.id IS NULL
+        ORDER BY x.ord;
+    END IF;
 END;
 $$;
 
@@ -2072,33 +2321,6 @@ ALTER TABLE flowsync.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
     NO MAXVALUE
     CACHE 1
 );
-
-
---
--- Name: executions; Type: TABLE; Schema: flowsync; Owner: -
---
-
-CREATE TABLE flowsync.executions (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    workflow_id bigint NOT NULL,
-    version integer NOT NULL,
-    status flowsync.execution_status DEFAULT 'queued'::flowsync.execution_status NOT NULL,
-    input jsonb DEFAULT '{}'::jsonb NOT NULL,
-    output jsonb,
-    error jsonb,
-    idempotency_key text,
-    request_hash text,
-    steps_open integer NOT NULL,
-    steps_failed integer DEFAULT 0 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    started_at timestamp with time zone,
-    finished_at timestamp with time zone,
-    CONSTRAINT executions_counters_chk CHECK (((steps_open >= 0) AND (steps_failed >= 0))),
-    CONSTRAINT executions_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.execution_status, 'failed'::flowsync.execution_status, 'cancelled'::flowsync.execution_status])) = (finished_at IS NOT NULL))),
-    CONSTRAINT executions_idempotency_key_chk CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
-    CONSTRAINT executions_started_chk CHECK (((status = 'queued'::flowsync.execution_status) OR (started_at IS NOT NULL) OR (status = 'cancelled'::flowsync.execution_status)))
-)
-WITH (fillfactor='50');
 
 
 --

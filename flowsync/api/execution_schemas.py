@@ -19,6 +19,8 @@ MAX_VERSION = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
 MAX_REASON_CHARS = 1000
 MAX_INPUT_BYTES = 256 * 1024
+MAX_IDEMPOTENCY_KEY = 255
+MAX_BATCH = 1000
 
 T = TypeVar("T")
 K = TypeVar("K", UUID, int)
@@ -28,6 +30,23 @@ class StartExecutionIn(msgspec.Struct, forbid_unknown_fields=True):
     """Start an execution: the workflow's input, and a pinned version (default: latest)."""
 
     input: Any = msgspec.field(default_factory=dict)
+    version: Annotated[int, msgspec.Meta(ge=1, le=MAX_VERSION)] | None = None
+
+
+IdempotencyKeyText = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_IDEMPOTENCY_KEY)]
+
+
+class StartExecutionsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Start up to MAX_BATCH executions of one workflow in one statement, one per input.
+    `idempotency_keys`, when given, has one entry per input (null for none); each works as the
+    Idempotency-Key header of a single start. An item whose key an earlier item of the batch
+    has, with the same input, answers that item's execution."""
+
+    workflow: str
+    inputs: Annotated[list[Any], msgspec.Meta(max_length=MAX_BATCH)]
+    idempotency_keys: (
+        Annotated[list[IdempotencyKeyText | None], msgspec.Meta(max_length=MAX_BATCH)] | None
+    ) = None
     version: Annotated[int, msgspec.Meta(ge=1, le=MAX_VERSION)] | None = None
 
 
@@ -41,6 +60,12 @@ class ExecutionStarted(msgspec.Struct):
     version: int
     status: str
     created: bool
+
+
+class ExecutionsStarted(msgspec.Struct):
+    """One item per input, in input order."""
+
+    items: list[ExecutionStarted]
 
 
 class ExecutionOut(msgspec.Struct):
@@ -167,6 +192,37 @@ def encoded_input(value: Any, path: str = "input") -> bytes:
     if has_nul_escape(encoded):
         raise bad_request("JSON strings may not contain NUL characters", path, "contains \\u0000")
     return encoded
+
+
+def check_input_size(value: Any, path: str) -> None:
+    """413 for an input larger than an execution may have; 400 for a NUL character."""
+    size = len(encoded_input(value, path))
+    if size > MAX_INPUT_BYTES:
+        raise ApiProblem(
+            413,
+            "Content Too Large",
+            f"an execution's input may be at most {MAX_INPUT_BYTES} bytes as JSON; "
+            f"{path} has {size}",
+        )
+
+
+def check_batch(params: StartExecutionsIn) -> None:
+    """What decoding cannot check: NUL characters, input sizes, one key per input."""
+    check_text(params.workflow, "workflow")
+    for i, value in enumerate(params.inputs):
+        check_input_size(value, f"inputs[{i}]")
+    keys = params.idempotency_keys
+    if keys is None:
+        return
+    if len(keys) != len(params.inputs):
+        raise bad_request(
+            "idempotency_keys needs one entry per input (null for none)",
+            "idempotency_keys",
+            f"{len(keys)} given for {len(params.inputs)} inputs",
+        )
+    for i, key in enumerate(keys):
+        if key is not None:
+            check_text(key, f"idempotency_keys[{i}]")
 
 
 def check_text(value: str, path: str) -> str:

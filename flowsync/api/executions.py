@@ -1,7 +1,10 @@
-"""Executions: start (under /workflows/{name}), list, read, timeline, logs, cancel, resume."""
+"""Executions: start (under /workflows/{name}, or many at once), list, read, timeline, logs,
+cancel, resume."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -11,33 +14,37 @@ from litestar.params import FromPath, HeaderParameter, QueryParameter
 from flowsync import store
 from flowsync.api.auth import requires
 from flowsync.api.execution_schemas import (
+    MAX_BATCH,
     MAX_BIGINT,
-    MAX_INPUT_BYTES,
+    MAX_IDEMPOTENCY_KEY,
     CancelIn,
     ExecutionDetailOut,
     ExecutionOut,
     ExecutionPage,
+    ExecutionsStarted,
     ExecutionStarted,
     ExecutionState,
     LogLine,
     LogPage,
     StartExecutionIn,
+    StartExecutionsIn,
     StepOut,
     Timeline,
     TimelineItem,
     bad_request,
+    check_batch,
+    check_input_size,
     check_status,
     check_text,
     decode_body,
     decode_keyset,
     encode_keyset,
-    encoded_input,
     parse_timestamp,
     parse_uuid,
 )
 from flowsync.api.media import require_json
 from flowsync.api.pagination import Cursor, Limit, check_limit
-from flowsync.api.problems import ApiProblem
+from flowsync.api.problems import ApiProblem, FieldError
 
 IdempotencyKey = Annotated[
     str | None,
@@ -47,7 +54,6 @@ IdempotencyKey = Annotated[
         "execution (200) instead of starting another",
     ),
 ]
-MAX_IDEMPOTENCY_KEY = 255
 
 
 def actor(request: Request[Any, Any, Any]) -> str:
@@ -61,6 +67,34 @@ def execution_id(value: str) -> UUID:
 
 def execution_not_found(execution: UUID | str) -> ApiProblem:
     return ApiProblem(404, "Not Found", f"execution {execution} does not exist")
+
+
+@contextmanager
+def start_refusals(name: str, version: int | None, workflow_path: str) -> Iterator[None]:
+    """The problem for a start refused for its workflow or version (404, 409 archived)."""
+    try:
+        yield
+    except store.WorkflowNotFound:
+        raise ApiProblem(
+            404,
+            "Not Found",
+            f"workflow {name!r} does not exist",
+            errors=[FieldError(workflow_path, "no such workflow")],
+        ) from None
+    except store.VersionNotFound:
+        raise ApiProblem(
+            404,
+            "Not Found",
+            f"version {version} of workflow {name!r} does not exist",
+            errors=[FieldError("version", "no such version")],
+        ) from None
+    except store.WorkflowArchived:
+        raise ApiProblem(
+            409,
+            "Conflict",
+            f"workflow {name!r} is archived; restore it "
+            f"(POST /workflows/{name}/restore) to start executions",
+        ) from None
 
 
 class ExecutionStartController(Controller):
@@ -93,37 +127,17 @@ class ExecutionStartController(Controller):
             check_text(idempotency_key, "header.Idempotency-Key")
         body = await request.body()
         params = decode_body(body or b"{}", StartExecutionIn)
-        size = len(encoded_input(params.input))
-        if size > MAX_INPUT_BYTES:
-            raise ApiProblem(
-                413,
-                "Content Too Large",
-                f"an execution's input may be at most {MAX_INPUT_BYTES} bytes as JSON; "
-                f"this one has {size}",
-            )
+        check_input_size(params.input, "input")
 
-        pool = request.app.state.pool
         try:
-            started = await store.start_execution(
-                pool,
-                name,
-                params.input,
-                idempotency_key=idempotency_key,
-                version=params.version,
-            )
-        except store.WorkflowNotFound:
-            raise ApiProblem(404, "Not Found", f"workflow {name!r} does not exist") from None
-        except store.VersionNotFound:
-            raise ApiProblem(
-                404, "Not Found", f"version {params.version} of workflow {name!r} does not exist"
-            ) from None
-        except store.WorkflowArchived:
-            raise ApiProblem(
-                409,
-                "Conflict",
-                f"workflow {name!r} is archived; restore it "
-                f"(POST /workflows/{name}/restore) to start executions",
-            ) from None
+            with start_refusals(name, params.version, "path.name"):
+                started = await store.start_execution(
+                    request.app.state.pool,
+                    name,
+                    params.input,
+                    idempotency_key=idempotency_key,
+                    version=params.version,
+                )
         except store.IdempotencyConflict:
             raise ApiProblem(
                 409,
@@ -139,9 +153,54 @@ class ExecutionStartController(Controller):
         )
 
 
+def batch_conflict(exc: store.BatchIdempotencyConflict, params: StartExecutionsIn) -> ApiProblem:
+    """409 for a key used before with a different request; 400 for a key the batch itself
+    gives to two different inputs."""
+    path = f"idempotency_keys[{exc.item}]"
+    if exc.earlier_item is not None:
+        message = f"repeats idempotency_keys[{exc.earlier_item}] with a different input"
+        return bad_request(f"{path} {message}", path, message)
+    key = (params.idempotency_keys or [])[exc.item]
+    message = (
+        f"{key!r} was already used to start an execution of {params.workflow!r} with a "
+        "different input or version; use a new key for a different request"
+    )
+    return ApiProblem(409, "Conflict", f"{path} {message}", errors=[FieldError(path, message)])
+
+
 class ExecutionController(Controller):
     path = "/executions"
     tags = ("executions",)
+
+    @post(
+        "/batch",
+        guards=[requires("write")],
+        status_code=201,
+        summary=f"Start up to {MAX_BATCH} executions of a workflow at once",
+        description="Body: {workflow, inputs: [...], idempotency_keys?: [...], version?}. One "
+        "execution per input, all in one transaction; the answer's items are in input order. "
+        "201 when any execution was created; 200 when every item answered an execution "
+        "started before (idempotency keys).",
+    )
+    async def start_batch(self, request: Request[Any, Any, Any]) -> Response[ExecutionsStarted]:
+        require_json(request)
+        params = decode_body(await request.body(), StartExecutionsIn)
+        check_batch(params)
+        name = params.workflow
+        try:
+            with start_refusals(name, params.version, "workflow"):
+                started = await store.start_executions(
+                    request.app.state.pool,
+                    name,
+                    params.inputs,
+                    idempotency_keys=params.idempotency_keys,
+                    version=params.version,
+                )
+        except store.BatchIdempotencyConflict as exc:
+            raise batch_conflict(exc, params) from None
+        items = [ExecutionStarted(s.id, name, s.version, s.status, s.created) for s in started]
+        created = any(s.created for s in started)
+        return Response(ExecutionsStarted(items), status_code=201 if created else 200)
 
     @get("/", guards=[requires("read")], summary="List executions, newest first")
     async def list_executions(

@@ -8,6 +8,7 @@ from flowsync.store.errors import (
     WorkflowNotFound,
 )
 from flowsync.store.executions import (
+    BatchIdempotencyConflict,
     DeadLetter,
     DeadLetterReplay,
     ExecutionDetail,
@@ -23,6 +24,7 @@ from flowsync.store.executions import (
     replay_dead_letter,
     resume_execution,
     start_execution,
+    start_executions,
     step_logs,
 )
 from flowsync.store.scheduler import SchedulerRow, list_schedulers
@@ -46,6 +48,7 @@ from flowsync.store.workflows import (
 
 __all__ = [
     "ApiKeyIdentity",
+    "BatchIdempotencyConflict",
     "DeadLetter",
     "DeadLetterReplay",
     "ExecutionDetail",
@@ -82,5 +85,6 @@ __all__ = [
     "save_workflow_version",
     "set_workflow_archived",
     "start_execution",
+    "start_executions",
     "step_logs",
 ]

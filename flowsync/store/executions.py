@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -9,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from flowsync.store.errors import translate
+from flowsync.store.errors import IdempotencyConflict, translate
 
 if TYPE_CHECKING:
     from flowsync.store.errors import Connection
@@ -112,6 +113,59 @@ async def start_execution(
         raise translate(exc) from None
     assert row is not None
     return StartedExecution(row["execution_id"], row["created"], row["version"], row["status"])
+
+
+class BatchIdempotencyConflict(IdempotencyConflict):
+    """An idempotency key of a batch was used with a different request: by an execution
+    started before (`earlier_item` None), or by an earlier item of the same batch. Items are
+    indexes into the batch's inputs, from 0."""
+
+    def __init__(self, message: str, item: int, earlier_item: int | None) -> None:
+        super().__init__(message)
+        self.item = item
+        self.earlier_item = earlier_item
+
+
+# start_executions_ex's FS004 DETAIL, with items numbered from 1.
+_CONFLICT_DETAIL = re.compile(r"^item (\d+)(?: repeats the key of item (\d+))?")
+
+
+async def start_executions(
+    db: Connection,
+    workflow: str,
+    inputs: list[Any],
+    *,
+    idempotency_keys: list[str | None] | None = None,
+    version: int | None = None,
+) -> list[StartedExecution]:
+    """Start one execution per input in one statement; the answers in input order. An input
+    of None is the empty object, as for start_execution. Raises WorkflowNotFound,
+    WorkflowArchived, VersionNotFound, BatchIdempotencyConflict."""
+    if idempotency_keys is not None and len(idempotency_keys) != len(inputs):
+        raise ValueError(f"{len(idempotency_keys)} idempotency keys for {len(inputs)} inputs")
+    try:
+        rows = await db.fetch(
+            "SELECT execution_id, created, version, status::text AS status "
+            "FROM flowsync.start_executions_ex($1, $2, $3, $4) ORDER BY ordinality",
+            workflow,
+            [{} if value is None else value for value in inputs],
+            idempotency_keys,
+            version,
+        )
+    except asyncpg.PostgresError as exc:
+        raise _batch_error(exc) from None
+    return [
+        StartedExecution(row["execution_id"], row["created"], row["version"], row["status"])
+        for row in rows
+    ]
+
+
+def _batch_error(exc: asyncpg.PostgresError) -> Exception:
+    found = _CONFLICT_DETAIL.match(getattr(exc, "detail", None) or "")
+    if getattr(exc, "sqlstate", None) != "FS004" or found is None:
+        return translate(exc)
+    earlier = None if found[2] is None else int(found[2]) - 1
+    return BatchIdempotencyConflict(getattr(exc, "message", str(exc)), int(found[1]) - 1, earlier)
 
 
 async def list_executions(

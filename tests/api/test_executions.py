@@ -588,3 +588,11 @@ def test_cli_run_wait_times_out_with_exit_2(
     execution_id, *progress = captured.out.splitlines()
     assert progress == ["s0: queued"]
     assert f"timed out after 0.3s; execution {execution_id} is still queued" in captured.err
+
+
+def test_start_refusals_name_the_field(admin: Client, db: Db) -> None:
+    assert "path.name" in error_paths(problem(start(admin, "nope"), 404))
+    db.save(chain("w", 1))
+    assert "version" in error_paths(problem(start(admin, "w", {"version": 7}), 404))
+    too_big = problem(start(admin, "w", {"input": "x" * (256 * 1024)}), 413)
+    assert "input has 262146" in too_big["detail"]

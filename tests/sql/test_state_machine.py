@@ -15,6 +15,8 @@ ALIASES = {
     "complete_step": "report_steps",
     "fail_step": "report_steps",
     "start_execution_ex": "start_execution",
+    "start_executions": "start_execution",
+    "start_executions_ex": "start_execution",
 }
 SIDE = ("side",)  # a queue of the last scenarios alone: no step left over from before is on it
 
@@ -193,6 +195,7 @@ def run_scenarios(db: Db) -> None:
     db.conn.execute("SELECT flowsync.resume_execution(%s, %s)", (e7, [x_id]))
     assert db.statuses(e7) == {"x": "queued", "y": "failed", "both": "skipped"}
 
+    db.conn.execute("SELECT * FROM flowsync.start_executions('flow', '[{}, {}]')")
     top_up_starts_an_execution(db)
     unknown_lease_handed_back(db)
     tolerated_lease_death_succeeds(db)
