@@ -163,7 +163,8 @@ class Replayed(msgspec.Struct):
 # -- parsing of request values ---------------------------------------------------------------
 
 _AT = re.compile(r"^(.*) - at `\$(.*)`$", re.DOTALL)
-_UNKNOWN_FIELD = re.compile(r"unknown field `(.*)`")
+# (the field a message names belongs at the path: an unknown one, or a required one missing)
+_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `(.*)`")
 
 
 def bad_request(detail: str, path: str, message: str) -> ApiProblem:
@@ -179,8 +180,8 @@ def decode_body(body: bytes, kind: type[T]) -> T:
         path = ""
         if found := _AT.match(message):
             message, path = found[1], found[2].lstrip(".")
-        if unknown := _UNKNOWN_FIELD.search(message):
-            path = f"{path}.{unknown[1]}" if path else unknown[1]
+        if named := _NAMED_FIELD.search(message):
+            path = f"{path}.{named[1]}" if path else named[1]
         raise bad_request("the request body is invalid", path or "$", message) from None
     except (msgspec.DecodeError, RecursionError) as exc:
         raise bad_request("the request body is not valid JSON", "$", str(exc)) from None

@@ -123,8 +123,8 @@ def test_an_empty_batch_starts_nothing(admin: Client, db: Db) -> None:
 @pytest.mark.parametrize(
     ("body", "path", "fragment"),
     [
-        ({"inputs": [{}]}, "$", "missing required field `workflow`"),
-        ({"workflow": "w"}, "$", "missing required field `inputs`"),
+        ({"inputs": [{}]}, "workflow", "missing required field `workflow`"),
+        ({"workflow": "w"}, "inputs", "missing required field `inputs`"),
         ({"workflow": "w", "inputs": {"a": 1}}, "inputs", "Expected `array`"),
         ({"workflow": "w", "inputs": [{}] * 1001}, "inputs", "length <= 1000"),
         ({"workflow": "w", "inputs": [{}], "colour": "blue"}, "colour", "unknown field"),

@@ -130,7 +130,7 @@ def test_concurrent_processors_share_events_and_process_each_once(
         ({"type": "a", "id": "x" * 201}, "id"),
         ({"type": "a", "payload": {"s": "\u0000"}}, "payload"),
         ({"type": "a", "extra": 1}, "extra"),
-        ({"id": "x"}, "$"),
+        ({"id": "x"}, "type"),
     ],
 )
 def test_bad_events_are_400(admin: Client, db: Db, body: Any, path: str) -> None:
