@@ -2,6 +2,7 @@
 
 from flowsync.store.errors import (
     IdempotencyConflict,
+    InvalidBatch,
     StoreError,
     VersionNotFound,
     WorkflowArchived,
@@ -54,6 +55,7 @@ __all__ = [
     "ExecutionDetail",
     "ExecutionRow",
     "IdempotencyConflict",
+    "InvalidBatch",
     "SavedVersion",
     "SchedulerRow",
     "StepLog",

@@ -30,11 +30,16 @@ class IdempotencyConflict(StoreError):
     pass
 
 
+class InvalidBatch(StoreError):
+    """A batch start's inputs are not a JSON array, or its keys do not pair with them."""
+
+
 _BY_SQLSTATE: dict[str, type[StoreError]] = {
     "FS001": WorkflowNotFound,
     "FS002": WorkflowArchived,
     "FS003": VersionNotFound,
     "FS004": IdempotencyConflict,
+    "FS005": InvalidBatch,
 }
 
 

@@ -3,16 +3,19 @@ across batches (also concurrent ones), errors, wake-ups, the empty batch."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import psycopg
 import pytest
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from flowsync.store.errors import InvalidBatch, translate
 from tests.sql.conftest import T0, Db, at, chain
 from tests.triggers.conftest import wait_for_lock_waiters
 
@@ -332,3 +335,17 @@ def test_a_concurrent_batch_that_used_a_key_with_another_input_wins(
     assert isinstance(error, psycopg.Error)
     assert error.sqlstate == "FS004" and error.diag.message_detail == "item 2"
     assert count(db, "executions") == 1
+
+
+def test_a_refused_batch_is_a_store_error(database_dsn: str) -> None:
+    async def refused() -> Exception:
+        conn = await asyncpg.connect(database_dsn)
+        try:
+            with pytest.raises(asyncpg.PostgresError) as info:
+                await conn.fetch("SELECT * FROM flowsync.start_executions('w', '{}'::jsonb)")
+            return translate(info.value)
+        finally:
+            await conn.close()
+
+    error = asyncio.run(refused())
+    assert isinstance(error, InvalidBatch) and "JSON array" in str(error)
