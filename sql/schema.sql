@@ -657,6 +657,45 @@ $$;
 
 
 --
+-- Name: workflows; Type: TABLE; Schema: flowsync; Owner: -
+--
+
+CREATE TABLE flowsync.workflows (
+    id bigint NOT NULL,
+    name text NOT NULL,
+    latest_version integer DEFAULT 0 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    archived_at timestamp with time zone,
+    CONSTRAINT workflows_latest_version_chk CHECK ((latest_version >= 0)),
+    CONSTRAINT workflows_name_chk CHECK ((name ~ '^[a-z0-9][a-z0-9_.-]{0,99}$'::text))
+);
+
+
+--
+-- Name: _version_to_start(flowsync.workflows, integer); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._version_to_start(p_workflow flowsync.workflows, p_version integer, OUT version integer, OUT steps integer) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+BEGIN
+    IF p_workflow.archived_at IS NOT NULL THEN
+        RAISE EXCEPTION 'workflow "%" is archived; restore it to start executions', p_workflow.name
+            USING ERRCODE = 'FS002';
+    END IF;
+    version := coalesce(p_version, p_workflow.latest_version);
+    SELECT count(*) INTO steps FROM flowsync.workflow_nodes n
+    WHERE n.workflow_id = p_workflow.id AND n.version = _version_to_start.version;
+    IF steps = 0 THEN
+        RAISE EXCEPTION 'workflow "%" has no version %', p_workflow.name, version
+            USING ERRCODE = 'FS003';
+    END IF;
+END;
+$$;
+
+
+--
 -- Name: _wake_workers(text, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -1884,17 +1923,8 @@ BEGIN
         END IF;
     END IF;
 
-    IF v_workflow.archived_at IS NOT NULL THEN
-        RAISE EXCEPTION 'workflow "%" is archived; restore it to start executions', p_workflow
-            USING ERRCODE = 'FS002';
-    END IF;
-    v_version := coalesce(p_version, v_workflow.latest_version);
-    SELECT count(*) INTO v_steps FROM flowsync.workflow_nodes n
-    WHERE n.workflow_id = v_workflow.id AND n.version = v_version;
-    IF v_steps = 0 THEN
-        RAISE EXCEPTION 'workflow "%" has no version %', p_workflow, v_version
-            USING ERRCODE = 'FS003';
-    END IF;
+    SELECT s.version, s.steps INTO v_version, v_steps
+    FROM flowsync._version_to_start(v_workflow, p_version) s;
 
     INSERT INTO flowsync.executions AS e
         (workflow_id, version, input, idempotency_key, request_hash, steps_open, created_at)
@@ -2023,17 +2053,8 @@ BEGIN
 
     v_planned := cardinality(array_remove(v_ids, NULL));
     IF v_planned > 0 THEN
-        IF v_workflow.archived_at IS NOT NULL THEN
-            RAISE EXCEPTION 'workflow "%" is archived; restore it to start executions', p_workflow
-                USING ERRCODE = 'FS002';
-        END IF;
-        v_version := coalesce(p_version, v_workflow.latest_version);
-        SELECT count(*) INTO v_steps FROM flowsync.workflow_nodes n
-        WHERE n.workflow_id = v_workflow.id AND n.version = v_version;
-        IF v_steps = 0 THEN
-            RAISE EXCEPTION 'workflow "%" has no version %', p_workflow, v_version
-                USING ERRCODE = 'FS003';
-        END IF;
+        SELECT s.version, s.steps INTO v_version, v_steps
+        FROM flowsync._version_to_start(v_workflow, p_version) s;
 
         WITH inserted AS (
             INSERT INTO flowsync.executions AS e
@@ -2320,22 +2341,6 @@ ALTER TABLE flowsync.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY 
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
-);
-
-
---
--- Name: workflows; Type: TABLE; Schema: flowsync; Owner: -
---
-
-CREATE TABLE flowsync.workflows (
-    id bigint NOT NULL,
-    name text NOT NULL,
-    latest_version integer DEFAULT 0 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    archived_at timestamp with time zone,
-    CONSTRAINT workflows_latest_version_chk CHECK ((latest_version >= 0)),
-    CONSTRAINT workflows_name_chk CHECK ((name ~ '^[a-z0-9][a-z0-9_.-]{0,99}$'::text))
 );
 
 

@@ -44,17 +44,8 @@ BEGIN
         END IF;
     END IF;
 
-    IF v_workflow.archived_at IS NOT NULL THEN
-        RAISE EXCEPTION 'workflow "%" is archived; restore it to start executions', p_workflow
-            USING ERRCODE = 'FS002';
-    END IF;
-    v_version := coalesce(p_version, v_workflow.latest_version);
-    SELECT count(*) INTO v_steps FROM flowsync.workflow_nodes n
-    WHERE n.workflow_id = v_workflow.id AND n.version = v_version;
-    IF v_steps = 0 THEN
-        RAISE EXCEPTION 'workflow "%" has no version %', p_workflow, v_version
-            USING ERRCODE = 'FS003';
-    END IF;
+    SELECT s.version, s.steps INTO v_version, v_steps
+    FROM flowsync._version_to_start(v_workflow, p_version) s;
 
     INSERT INTO flowsync.executions AS e
         (workflow_id, version, input, idempotency_key, request_hash, steps_open, created_at)

@@ -94,17 +94,8 @@ BEGIN
 
     v_planned := cardinality(array_remove(v_ids, NULL));
     IF v_planned > 0 THEN
-        IF v_workflow.archived_at IS NOT NULL THEN
-            RAISE EXCEPTION 'workflow "%" is archived; restore it to start executions', p_workflow
-                USING ERRCODE = 'FS002';
-        END IF;
-        v_version := coalesce(p_version, v_workflow.latest_version);
-        SELECT count(*) INTO v_steps FROM flowsync.workflow_nodes n
-        WHERE n.workflow_id = v_workflow.id AND n.version = v_version;
-        IF v_steps = 0 THEN
-            RAISE EXCEPTION 'workflow "%" has no version %', p_workflow, v_version
-                USING ERRCODE = 'FS003';
-        END IF;
+        SELECT s.version, s.steps INTO v_version, v_steps
+        FROM flowsync._version_to_start(v_workflow, p_version) s;
 
         WITH inserted AS (
             INSERT INTO flowsync.executions AS e
