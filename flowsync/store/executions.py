@@ -140,9 +140,8 @@ async def start_executions(
 ) -> list[StartedExecution]:
     """Start one execution per input in one statement; the answers in input order. An input
     of None is the empty object, as for start_execution. Raises WorkflowNotFound,
-    WorkflowArchived, VersionNotFound, BatchIdempotencyConflict."""
-    if idempotency_keys is not None and len(idempotency_keys) != len(inputs):
-        raise ValueError(f"{len(idempotency_keys)} idempotency keys for {len(inputs)} inputs")
+    WorkflowArchived, VersionNotFound, BatchIdempotencyConflict, InvalidBatch (keys not one
+    per input)."""
     try:
         rows = await db.fetch(
             "SELECT execution_id, created, version, status::text AS status "
@@ -276,7 +275,7 @@ async def list_dead_letters(
     """Failed and dead steps, newest first."""
     rows = await db.fetch(
         "SELECT s.id AS step_id, s.execution_id, w.name AS workflow, s.node_id, "
-        "s.status::text AS status, s.attempt, s.error, s.finished_at "
+        "s.status::text AS status, s.attempt, s.error, s.dead_lettered_at AS finished_at "
         "FROM flowsync.steps s JOIN flowsync.executions e ON e.id = s.execution_id "
         "JOIN flowsync.workflows w ON w.id = e.workflow_id "
         "WHERE s.dead_lettered_at IS NOT NULL AND ($1::text IS NULL OR w.name = $1) "

@@ -9,8 +9,8 @@
                                   step tasks (≤ concurrency) ◀──────┘
     heartbeat task: extends our leases; cancels tasks whose lease we lost.
 
-Up to `pipeline` round trips are in flight at once, each holding an even share of the free
-slots, so the database works on one batch while this process runs another. Only the main
+Up to `pipeline` round trips are in flight at once, each holding at most concurrency/pipeline
+of the free slots, so the database works on one batch while this process runs another. Only the main
 loop starts them, so "which steps does this worker hold" is always known exactly: when a
 call's answer is lost (the connection dropped after the commit), the steps that answer
 handed to us are released, once no other call is in flight, instead of waiting out their
