@@ -37,11 +37,12 @@ async def drain(ctx: Context, workers: int) -> dict[str, float]:
                 raise BenchError(f"drain: started {inserted} executions of {executions}")
 
             async def drained() -> bool:
-                # executions_active_idx covers exactly these: cheap to poll.
-                left: int = await conn.fetchval(
-                    "SELECT count(*) FROM flowsync.executions WHERE status IN ('queued', 'running')"
+                # A single-step execution is unfinished exactly while its step has a job or
+                # a lease: two small tables, cheap to poll while the workers are measured.
+                busy: bool = await conn.fetchval(
+                    "SELECT EXISTS (SELECT FROM flowsync.jobs) OR EXISTS (SELECT FROM flowsync.leases)"
                 )
-                return left == 0
+                return not busy
 
             await wait_until(drained, what="drain", within=DRAIN_TIMEOUT, procs=procs)
             row = await conn.fetchrow(

@@ -125,9 +125,10 @@ BEGIN
     INTO v_handoff, v_rest, v_rest_queues
     FROM (
         SELECT s.id, n.queue,
-               p_worker IS NOT NULL AND n.queue = ANY (p_queues)
-               AND row_number() OVER (PARTITION BY n.queue = ANY (p_queues) ORDER BY s.id)
-                   <= p_limit AS handoff
+               coalesce(p_worker IS NOT NULL AND n.queue = ANY (p_queues)
+                        AND row_number() OVER (PARTITION BY n.queue = ANY (p_queues)
+                                               ORDER BY s.id) <= p_limit,
+                        false) AS handoff  -- (a NULL argument hands nothing off)
         FROM unnest(p_ready) AS q(id)
         CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
         CROSS JOIN LATERAL (
@@ -575,13 +576,9 @@ BEGIN
         SELECT s.execution_id,
                count(*)::int AS closed,
                -- (the node is read only for a step that failed: rare)
-               (count(*) FILTER (WHERE CASE WHEN s.status IN ('failed', 'dead') THEN NOT (
-                   SELECT n.continue_on_failure
-                   FROM flowsync.executions x
-                   JOIN flowsync.workflow_nodes n
-                     ON n.workflow_id = x.workflow_id AND n.version = x.version
-                    AND n.node_idx = s.node_idx
-                   WHERE x.id = s.execution_id) ELSE false END))::int AS failed
+               (count(*) FILTER (WHERE CASE WHEN s.status IN ('failed', 'dead')
+                                            THEN NOT (flowsync._step_node(s)).continue_on_failure
+                                            ELSE false END))::int AS failed
         FROM unnest(v_closed) AS c(id)
         JOIN flowsync.steps s ON s.id = c.id
         GROUP BY s.execution_id
@@ -759,8 +756,9 @@ BEGIN
     DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_cancelled);
 
     -- Their jobs. After the steps (a step handed back meanwhile is cancelled too, and its
-    -- new job seen here); SKIP LOCKED: a job a claimer holds is being deleted by that claim,
-    -- which waits for this execution's lock and then finds the step cancelled.
+    -- new job seen here); SKIP LOCKED: a job a claimer holds is either deleted by that claim,
+    -- which then finds the step cancelled and leases nothing, or left (a claim locks up to
+    -- its limit per queue but takes its limit in all): the next claim deletes it the same way.
     DELETE FROM flowsync.jobs j
     WHERE j.step_id IN (SELECT k.step_id FROM flowsync.jobs k
                         WHERE k.step_id = ANY (v_cancelled)
@@ -1319,7 +1317,7 @@ BEGIN
         SELECT s.id FROM flowsync.steps s
         JOIN unnest(p_step_ids, p_tokens) AS t(step_id, token)
           ON s.id = t.step_id AND s.lease_token = t.token
-        WHERE s.status = 'running'
+        WHERE s.status = 'running' AND s.worker_id = p_worker
         ORDER BY s.id
         FOR UPDATE OF s
     ) s;
@@ -1570,17 +1568,17 @@ BEGIN
         ORDER BY s.id
         FOR UPDATE SKIP LOCKED
     LOOP
-        -- Read under the step's lock (a heartbeat extends a lease only under it): a lease
-        -- extended since the candidates were read is no longer expired.
-        SELECT * INTO v_lease FROM flowsync.leases l WHERE l.step_id = v_step.id;
-        CONTINUE WHEN NOT FOUND OR v_lease.expires_at >= p_now;
+        -- Under the step's lock (a heartbeat extends a lease only under it): a lease extended
+        -- since the candidates were read is no longer expired, and stays.
+        DELETE FROM flowsync.leases l WHERE l.step_id = v_step.id AND l.expires_at < p_now
+        RETURNING * INTO v_lease;
+        CONTINUE WHEN NOT FOUND;
 
         v_error := jsonb_build_object(
             'type', 'LeaseExpired',
             'message', format('worker %s stopped reporting; its lease expired at %s',
                               v_lease.worker_id, v_lease.expires_at),
             'worker_id', v_lease.worker_id);
-        DELETE FROM flowsync.leases l WHERE l.step_id = v_step.id;
         -- The lost attempt counts against the budget; the old token is revoked.
         IF flowsync._fail_attempt(v_step, v_error, true, NULL, 'lease_expired', true, p_now) THEN
             v_jobs := v_jobs || v_step.id;
@@ -2005,6 +2003,7 @@ DECLARE
     v_inserted  integer;
     v_item      integer;
     v_first     integer;
+    v_queues    text[];
 BEGIN
     IF jsonb_typeof(p_inputs) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'inputs must be a JSON array with one input per execution, not %',
@@ -2108,14 +2107,14 @@ BEGIN
                    CASE WHEN s.is_root THEN p_now END
             FROM new_steps s
         )
-        INSERT INTO flowsync.jobs (step_id, queue, run_at)
-        SELECT s.step_id, s.queue, p_now FROM new_steps s WHERE s.is_root;
-
-        -- Wake workers: once per queue of a root node.
-        PERFORM flowsync._wake_workers(n.queue, p_now)
-        FROM (SELECT DISTINCT n.queue FROM flowsync.workflow_nodes n
-              WHERE n.workflow_id = v_workflow.id AND n.version = v_version
-                AND n.upstream_count = 0) n;
+        , jobs AS (
+            INSERT INTO flowsync.jobs (step_id, queue, run_at)
+            SELECT s.step_id, s.queue, p_now FROM new_steps s WHERE s.is_root
+            RETURNING queue
+        )
+        -- Wake workers: once per queue that got a job.
+        SELECT array_agg(DISTINCT queue) INTO v_queues FROM jobs;
+        PERFORM flowsync._wake_workers(q, p_now) FROM unnest(v_queues) AS q;
     END IF;
 
     IF v_keys IS NULL THEN

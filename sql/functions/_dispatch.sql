@@ -27,9 +27,10 @@ BEGIN
     INTO v_handoff, v_rest, v_rest_queues
     FROM (
         SELECT s.id, n.queue,
-               p_worker IS NOT NULL AND n.queue = ANY (p_queues)
-               AND row_number() OVER (PARTITION BY n.queue = ANY (p_queues) ORDER BY s.id)
-                   <= p_limit AS handoff
+               coalesce(p_worker IS NOT NULL AND n.queue = ANY (p_queues)
+                        AND row_number() OVER (PARTITION BY n.queue = ANY (p_queues)
+                                               ORDER BY s.id) <= p_limit,
+                        false) AS handoff  -- (a NULL argument hands nothing off)
         FROM unnest(p_ready) AS q(id)
         CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
         CROSS JOIN LATERAL (

@@ -77,13 +77,9 @@ BEGIN
         SELECT s.execution_id,
                count(*)::int AS closed,
                -- (the node is read only for a step that failed: rare)
-               (count(*) FILTER (WHERE CASE WHEN s.status IN ('failed', 'dead') THEN NOT (
-                   SELECT n.continue_on_failure
-                   FROM flowsync.executions x
-                   JOIN flowsync.workflow_nodes n
-                     ON n.workflow_id = x.workflow_id AND n.version = x.version
-                    AND n.node_idx = s.node_idx
-                   WHERE x.id = s.execution_id) ELSE false END))::int AS failed
+               (count(*) FILTER (WHERE CASE WHEN s.status IN ('failed', 'dead')
+                                            THEN NOT (flowsync._step_node(s)).continue_on_failure
+                                            ELSE false END))::int AS failed
         FROM unnest(v_closed) AS c(id)
         JOIN flowsync.steps s ON s.id = c.id
         GROUP BY s.execution_id

@@ -35,8 +35,9 @@ BEGIN
     DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_cancelled);
 
     -- Their jobs. After the steps (a step handed back meanwhile is cancelled too, and its
-    -- new job seen here); SKIP LOCKED: a job a claimer holds is being deleted by that claim,
-    -- which waits for this execution's lock and then finds the step cancelled.
+    -- new job seen here); SKIP LOCKED: a job a claimer holds is either deleted by that claim,
+    -- which then finds the step cancelled and leases nothing, or left (a claim locks up to
+    -- its limit per queue but takes its limit in all): the next claim deletes it the same way.
     DELETE FROM flowsync.jobs j
     WHERE j.step_id IN (SELECT k.step_id FROM flowsync.jobs k
                         WHERE k.step_id = ANY (v_cancelled)

@@ -1,5 +1,5 @@
 -- Wake workers for jobs that fell due in (p_after, p_until]: one notification per queue, in
--- the format of _notify_jobs ("<queue> <epoch ms>"). Jobs are announced when they are
+-- via _wake_workers ("<queue> <epoch ms>"). Jobs are announced when they are
 -- created; this covers the moment a delayed one (a retry, a snooze) becomes due, for workers
 -- that did not hear of it. Only a wake-up: workers poll as well. The scheduler leader calls it
 -- every tick with the previous call's checked_until as p_after (NULL: the last 5 seconds).

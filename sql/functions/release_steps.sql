@@ -15,7 +15,7 @@ BEGIN
         SELECT s.id FROM flowsync.steps s
         JOIN unnest(p_step_ids, p_tokens) AS t(step_id, token)
           ON s.id = t.step_id AND s.lease_token = t.token
-        WHERE s.status = 'running'
+        WHERE s.status = 'running' AND s.worker_id = p_worker
         ORDER BY s.id
         FOR UPDATE OF s
     ) s;

@@ -40,17 +40,17 @@ BEGIN
         ORDER BY s.id
         FOR UPDATE SKIP LOCKED
     LOOP
-        -- Read under the step's lock (a heartbeat extends a lease only under it): a lease
-        -- extended since the candidates were read is no longer expired.
-        SELECT * INTO v_lease FROM flowsync.leases l WHERE l.step_id = v_step.id;
-        CONTINUE WHEN NOT FOUND OR v_lease.expires_at >= p_now;
+        -- Under the step's lock (a heartbeat extends a lease only under it): a lease extended
+        -- since the candidates were read is no longer expired, and stays.
+        DELETE FROM flowsync.leases l WHERE l.step_id = v_step.id AND l.expires_at < p_now
+        RETURNING * INTO v_lease;
+        CONTINUE WHEN NOT FOUND;
 
         v_error := jsonb_build_object(
             'type', 'LeaseExpired',
             'message', format('worker %s stopped reporting; its lease expired at %s',
                               v_lease.worker_id, v_lease.expires_at),
             'worker_id', v_lease.worker_id);
-        DELETE FROM flowsync.leases l WHERE l.step_id = v_step.id;
         -- The lost attempt counts against the budget; the old token is revoked.
         IF flowsync._fail_attempt(v_step, v_error, true, NULL, 'lease_expired', true, p_now) THEN
             v_jobs := v_jobs || v_step.id;

@@ -46,6 +46,7 @@ DECLARE
     v_inserted  integer;
     v_item      integer;
     v_first     integer;
+    v_queues    text[];
 BEGIN
     IF jsonb_typeof(p_inputs) IS DISTINCT FROM 'array' THEN
         RAISE EXCEPTION 'inputs must be a JSON array with one input per execution, not %',
@@ -149,14 +150,14 @@ BEGIN
                    CASE WHEN s.is_root THEN p_now END
             FROM new_steps s
         )
-        INSERT INTO flowsync.jobs (step_id, queue, run_at)
-        SELECT s.step_id, s.queue, p_now FROM new_steps s WHERE s.is_root;
-
-        -- Wake workers: once per queue of a root node.
-        PERFORM flowsync._wake_workers(n.queue, p_now)
-        FROM (SELECT DISTINCT n.queue FROM flowsync.workflow_nodes n
-              WHERE n.workflow_id = v_workflow.id AND n.version = v_version
-                AND n.upstream_count = 0) n;
+        , jobs AS (
+            INSERT INTO flowsync.jobs (step_id, queue, run_at)
+            SELECT s.step_id, s.queue, p_now FROM new_steps s WHERE s.is_root
+            RETURNING queue
+        )
+        -- Wake workers: once per queue that got a job.
+        SELECT array_agg(DISTINCT queue) INTO v_queues FROM jobs;
+        PERFORM flowsync._wake_workers(q, p_now) FROM unnest(v_queues) AS q;
     END IF;
 
     IF v_keys IS NULL THEN

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.sql.conftest import Db, at, chain
+from psycopg.types.json import Jsonb
+
+from tests.sql.conftest import T0, Db, at, chain
 
 
 def test_success_finishes_a_single_step_execution(db: Db) -> None:
@@ -235,3 +237,16 @@ def test_a_report_fills_the_free_slots_from_the_job_table(db: Db) -> None:
     # The step the report made ready comes first, then due jobs, three in all.
     assert [r["workflow"] for r in claimed] == ["c", "one", "one"]
     assert len(db.jobs()) == 1
+
+
+def test_a_report_without_queues_queues_the_next_step_as_a_job(db: Db) -> None:
+    db.save(chain("two", 2))
+    execution_id = db.start("two")
+    (claim,) = db.claim()
+    report = {"step_id": claim["step_id"], "token": str(claim["lease_token"]), "kind": "succeeded"}
+    rows = db.conn.execute(
+        "SELECT * FROM flowsync.report_steps('w1', %s, NULL, 5, 30000, %s)", (Jsonb([report]), T0)
+    ).fetchall()
+    assert [r["result"] for r in rows] == ["ok"]
+    assert db.statuses(execution_id) == {"s0": "succeeded", "s1": "queued"}
+    assert [j["step_id"] for j in db.jobs()] == [db.steps(execution_id)["s1"]["id"]]
