@@ -40,7 +40,8 @@ async def drain(ctx: Context, workers: int) -> dict[str, float]:
                 # A single-step execution is unfinished exactly while its step has a job or
                 # a lease: two small tables, cheap to poll while the workers are measured.
                 busy: bool = await conn.fetchval(
-                    "SELECT EXISTS (SELECT FROM flowsync.jobs) OR EXISTS (SELECT FROM flowsync.leases)"
+                    "SELECT EXISTS (SELECT FROM flowsync.jobs) "
+                    "OR EXISTS (SELECT FROM flowsync.leases)"
                 )
                 return not busy
 

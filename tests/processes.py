@@ -6,8 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 
 class FlowSyncProcess:
@@ -58,3 +60,17 @@ class FlowSyncProcess:
 def log_tails(processes: Iterable[FlowSyncProcess], chars: int = 4000) -> str:
     """The end of each process's log, headed by its file name: for assertion messages."""
     return "\n".join(f"--- {p.log_path.name}\n{p.log()[-chars:]}" for p in processes)
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05
+) -> Any:
+    """Poll until `condition()` is truthy; fail clearly after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)

@@ -15,8 +15,8 @@ from flowsync.cli import main
 from tests.api.conftest import Keys, auth
 from tests.api.paging import every_item
 from tests.api.test_errors import problem
+from tests.processes import wait_for
 from tests.sql.conftest import Db, at
-from tests.triggers.conftest import wait_for_lock_waiters
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -218,7 +218,7 @@ def test_replay_racing_another_replay_is_404(admin: Client, db: Db, database_dsn
         first.execute("SELECT flowsync.resume_execution(%s, %s)", (execution_id, [step_a]))
         second = threads.submit(admin.post, f"/dead-letters/{step_a}/replay")
         try:
-            wait_for_lock_waiters(db, 1)
+            wait_for(lambda: db.lock_waiters() >= 1, 20, "the replay to wait for the lock")
         finally:
             first.commit()
         body = problem(second.result(), 404)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from flowsync.embedded import free_port
-from tests.e2e.conftest import wait_for
+from tests.processes import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

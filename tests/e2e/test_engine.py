@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.e2e.conftest import Engine, wait_for
+from tests.e2e.conftest import Engine
+from tests.processes import wait_for
 
 ACTIONS = "tests.e2e.actions_for_tests"
 

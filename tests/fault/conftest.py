@@ -16,7 +16,8 @@ from psycopg.rows import dict_row
 
 from flowsync.embedded import EmbeddedPostgres, free_port
 from flowsync.migrate import migrate
-from tests.e2e.conftest import Engine, WorkerProcess, wait_for
+from tests.e2e.conftest import Engine, WorkerProcess
+from tests.processes import wait_for
 
 ACTIONS_FILE = Path(__file__).with_name("actions.py")
 # Where the fault.* actions record their runs (the test process never imports actions.py:

@@ -18,14 +18,17 @@ import psycopg
 from litestar.testing import TestClient
 from psycopg.rows import dict_row
 
-from flowsync import keys
 from flowsync.actions import StepContext, default_registry
 from flowsync.api.app import create_app
 from flowsync.config import load_settings
 from flowsync.scheduler import Scheduler, SchedulerConfig
 from flowsync.worker import Worker, WorkerConfig
-from tests.e2e.conftest import Engine, wait_for
+from tests.api.conftest import Keys, api_keys, auth
+from tests.e2e.conftest import Engine
 from tests.fault.conftest import RestartableServer
+from tests.processes import wait_for
+
+__all__ = ["api_keys"]  # (the fixture)
 
 TIMEOUT = 0.5  # seconds: the command timeout of everything these tests start
 CHAIN = 3
@@ -224,17 +227,8 @@ def test_a_scheduler_duty_blocked_on_a_lock_times_out_and_runs_again(database_ds
         assert scheduler.leading
 
 
-def admin_key(conn: psycopg.Connection[dict[str, Any]]) -> str:
-    key = keys.new_api_key()
-    conn.execute(
-        "SELECT flowsync.create_api_key(%s, %s, '{admin}')",
-        (keys.hash_api_key(key), keys.display_prefix(key)),
-    )
-    return key
-
-
 def test_the_api_answers_503_when_the_database_does_not_answer(
-    database_dsn: str, tmp_path: Path
+    database_dsn: str, tmp_path: Path, api_keys: Keys
 ) -> None:
     """A request whose statement waits on a lock another session holds gets a 503 problem
     naming the timeout, both in authentication (the key's row) and in a handler (the
@@ -247,7 +241,7 @@ def test_the_api_answers_503_when_the_database_does_not_answer(
         engine = Engine(conn, database_dsn, tmp_path)
         engine.save({"name": "api-timeout", "nodes": [{"id": "a", "type": "noop"}]})
         execution_id = engine.start_now("api-timeout")
-        headers = {"Authorization": f"Bearer {admin_key(conn)}"}
+        headers = auth(api_keys.admin)
 
         with locked(database_dsn, "SELECT * FROM flowsync.api_keys FOR UPDATE"):
             answer = client.get(f"/executions/{execution_id}", headers=headers)

@@ -6,8 +6,8 @@ import signal
 import time
 from uuid import UUID
 
-from tests.e2e.conftest import wait_for
 from tests.fault.conftest import FaultEngine, assert_no_problems, effectively_once_problems
+from tests.processes import wait_for
 
 GRACE = 3.0
 MARGIN = 2.5

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.e2e.conftest import wait_for
 from tests.fault.conftest import (
     RestartableServer,
     assert_no_problems,
@@ -13,6 +12,7 @@ from tests.fault.conftest import (
     effectively_once_problems,
     make_engine,
 )
+from tests.processes import wait_for
 
 EXECUTIONS = 200
 CHAIN = 3

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import signal
 
-from tests.e2e.conftest import wait_for
 from tests.fault.conftest import FaultEngine
+from tests.processes import wait_for
 
 RETRY = {"max_attempts": 3, "initial": "100ms", "jitter": False}
 

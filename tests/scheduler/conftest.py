@@ -11,8 +11,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tests.e2e.conftest import wait_for
-from tests.processes import FlowSyncProcess, log_tails
+from tests.processes import FlowSyncProcess, log_tails, wait_for
 from tests.sql.conftest import Db
 
 # How long a follower may take to replace a dead leader ("within a few seconds").

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.e2e.conftest import wait_for
+from tests.processes import wait_for
 from tests.scheduler.conftest import TAKEOVER_SECONDS, Cluster
 
 pytestmark = pytest.mark.slow

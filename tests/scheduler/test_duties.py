@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from psycopg.types.json import Jsonb
 
 from flowsync.scheduler import Scheduler, SchedulerConfig
-from tests.e2e.conftest import wait_for
+from tests.processes import wait_for
 from tests.scheduler.conftest import Cluster
 
 

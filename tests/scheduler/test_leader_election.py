@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import wait_for
+from tests.processes import wait_for
 from tests.scheduler.conftest import TAKEOVER_SECONDS, Cluster
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 from psycopg.rows import dict_row
 
 from tests.api.conftest import Keys, api_keys, auth, client  # noqa: F401 (fixtures)
-from tests.e2e.conftest import wait_for
+from tests.processes import wait_for
 from tests.scheduler.conftest import Cluster
 
 SLOW_RETRY = {"max_attempts": 5, "initial": "1h", "max": "2h", "jitter": False}

@@ -128,6 +128,16 @@ class Db:
     def jobs(self) -> list[dict[str, Any]]:
         return self.conn.execute("SELECT * FROM flowsync.jobs ORDER BY step_id").fetchall()
 
+    def lock_waiters(self, application: str | None = None) -> int:
+        """How many sessions of this database (of `application`, if given) wait for a lock."""
+        row = self.conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND (%s::text IS NULL OR application_name = %s)",
+            (application, application),
+        ).fetchone()
+        assert row is not None
+        return int(row["n"])
+
     def leases(self) -> dict[int, dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM flowsync.leases ORDER BY step_id").fetchall()
         return {row["step_id"]: row for row in rows}

@@ -16,8 +16,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from flowsync.store.errors import InvalidBatch, translate
+from tests.processes import wait_for
 from tests.sql.conftest import T0, Db, at, chain
-from tests.triggers.conftest import wait_for_lock_waiters
 
 # Two roots on two queues and a join: steps of both kinds, jobs on two queues.
 TWO_QUEUES = {
@@ -302,7 +302,7 @@ def run_blocked_batch(
 
     thread = threading.Thread(target=second)
     thread.start()
-    wait_for_lock_waiters(db, 1, timeout=WAIT_S)
+    wait_for(lambda: db.lock_waiters() >= 1, WAIT_S, "the second batch to wait for the lock")
     first.commit()
     thread.join(WAIT_S)
     assert not thread.is_alive()

@@ -257,6 +257,11 @@ def test_every_documented_transition_happens_and_nothing_else(observed_db: Db) -
     doc = documented()
     assert seen - doc == set(), "transitions that happen but are not documented"
     assert doc - seen == set(), "documented transitions the scenarios never caused"
+    # Kept by the functions, not by a constraint: a lease row exactly for each running step.
+    running = observed_db.conn.execute(
+        "SELECT id FROM flowsync.steps WHERE status = 'running' ORDER BY id"
+    ).fetchall()
+    assert sorted(observed_db.leases()) == [r["id"] for r in running]
 
 
 def test_python_enums_equal_the_sql_enums(db: Db) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -58,17 +57,3 @@ def executions(db: Db, workflow: str = "wf") -> list[dict[str, Any]]:
 
 def fires(db: Db) -> list[dict[str, Any]]:
     return db.conn.execute("SELECT * FROM flowsync.trigger_fires ORDER BY id").fetchall()
-
-
-def wait_for_lock_waiters(db: Db, count: int, timeout: float = 20.0) -> None:
-    """Return once `count` sessions of the test database wait for a lock (fail after timeout)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        row = db.conn.execute(
-            "SELECT count(*) AS waiting FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ).fetchone()
-        if row is not None and row["waiting"] >= count:
-            return
-        assert time.monotonic() < deadline, f"{count} sessions never waited for a lock"
-        time.sleep(0.01)

@@ -19,7 +19,8 @@ from psycopg.types.json import Jsonb
 
 from flowsync.pgmq import consume_pgmq_triggers
 from flowsync.pgmq.install import install_pgmq
-from tests.e2e.conftest import Engine, running_engine, wait_for
+from tests.e2e.conftest import Engine, running_engine
+from tests.processes import wait_for
 from tests.sql.conftest import Db
 from tests.triggers.conftest import executions, with_pool
 
@@ -127,14 +128,11 @@ def test_a_consumer_killed_mid_batch_loses_and_doubles_nothing(
         first = subprocess.Popen([sys.executable, "-c", CONSUMER, database_dsn], env=env)
         consumer_procs.append(first)
 
-        def blocked() -> bool:
-            row = pgmq_db.conn.execute(
-                "SELECT count(*) AS n FROM pg_stat_activity "
-                "WHERE application_name = 'pgmq-consumer-test' AND wait_event_type = 'Lock'"
-            ).fetchone()
-            return row is not None and row["n"] == 1
-
-        wait_for(blocked, 30, "the consumer to block on message 6")
+        wait_for(
+            lambda: pgmq_db.lock_waiters("pgmq-consumer-test") == 1,
+            30,
+            "the consumer to block on message 6",
+        )
         first.kill()
         first.wait(10)
         blocker.rollback()

@@ -11,8 +11,8 @@ from litestar.testing import TestClient
 
 from tests.api.conftest import Keys, auth
 from tests.api.paging import every_item
+from tests.processes import wait_for
 from tests.sql.conftest import Db
-from tests.triggers.conftest import wait_for_lock_waiters
 
 Client = TestClient  # type: ignore[type-arg]
 
@@ -187,7 +187,7 @@ def test_concurrent_patches_of_different_fields_both_survive(
         disabling = threads.submit(admin.patch, path, json={"enabled": False})
         retyping = threads.submit(admin.patch, path, json={"config": {"type": "b.*"}})
         try:
-            wait_for_lock_waiters(db, 2)
+            wait_for(lambda: db.lock_waiters() >= 2, 20, "both patches to wait for the lock")
         finally:
             holder.commit()
         assert disabling.result().status_code == 200, disabling.result().text
