@@ -368,8 +368,7 @@ BEGIN
             lease_token = gen_random_uuid(),
             worker_id = p_worker,
             started_at = p_now
-        FROM unnest(p_step_ids) AS q(id)
-        WHERE s.id = q.id AND s.status = 'queued'
+        WHERE s.id = ANY (p_step_ids) AND s.status = 'queued'
         RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
     ), held AS (
         INSERT INTO flowsync.leases (step_id, worker_id, expires_at)
@@ -580,7 +579,8 @@ BEGIN
                                             THEN NOT (flowsync._step_node(s)).continue_on_failure
                                             ELSE false END))::int AS failed
         FROM unnest(v_closed) AS c(id)
-        JOIN flowsync.steps s ON s.id = c.id
+        CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
+            SELECT s.* FROM flowsync.steps s WHERE s.id = c.id OFFSET 0) s
         GROUP BY s.execution_id
     )
     UPDATE flowsync.executions e
@@ -1405,13 +1405,16 @@ BEGIN
 
     -- Lock the executions concerned, in id order (the order every multi-execution locker
     -- uses), then the reported steps, in id order.
-    PERFORM 1 FROM flowsync.executions e
-    WHERE e.id IN (SELECT s.execution_id FROM jsonb_to_recordset(p_reports) AS r(step_id bigint)
-                   CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
-                       SELECT s.execution_id FROM flowsync.steps s WHERE s.id = r.step_id
-                       OFFSET 0) s)
-    ORDER BY e.id
-    FOR UPDATE;
+    -- (Each row by its key, in that order, whatever the statistics say: a LATERAL subquery
+    -- is one index lookup per outer row, and the planner cannot reorder it.)
+    PERFORM 1
+    FROM (SELECT DISTINCT s.execution_id
+          FROM jsonb_to_recordset(p_reports) AS r(step_id bigint)
+          CROSS JOIN LATERAL (
+              SELECT s.execution_id FROM flowsync.steps s WHERE s.id = r.step_id OFFSET 0) s
+          ORDER BY s.execution_id) x
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM flowsync.executions e WHERE e.id = x.execution_id FOR UPDATE) e;
 
     -- Classify every report, locking the reported steps in id order; the ones that count
     -- (running under the report's token) go on.
@@ -1419,9 +1422,10 @@ BEGIN
         SELECT * FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
     ), current AS (
         SELECT s.id, s.status, s.lease_token
-        FROM flowsync.steps s
-        WHERE s.id = ANY (ARRAY(SELECT r.step_id FROM reports r))
-        ORDER BY s.id FOR UPDATE OF s
+        FROM (SELECT DISTINCT r.step_id FROM reports r ORDER BY r.step_id) r
+        CROSS JOIN LATERAL (
+            SELECT s.id, s.status, s.lease_token FROM flowsync.steps s
+            WHERE s.id = r.step_id FOR UPDATE) s
     ), classified AS (
         SELECT r.step_id,
                CASE WHEN c.id IS NULL THEN 'unknown'

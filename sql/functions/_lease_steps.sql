@@ -25,8 +25,7 @@ BEGIN
             lease_token = gen_random_uuid(),
             worker_id = p_worker,
             started_at = p_now
-        FROM unnest(p_step_ids) AS q(id)
-        WHERE s.id = q.id AND s.status = 'queued'
+        WHERE s.id = ANY (p_step_ids) AND s.status = 'queued'
         RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
     ), held AS (
         INSERT INTO flowsync.leases (step_id, worker_id, expires_at)

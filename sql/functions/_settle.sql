@@ -81,7 +81,8 @@ BEGIN
                                             THEN NOT (flowsync._step_node(s)).continue_on_failure
                                             ELSE false END))::int AS failed
         FROM unnest(v_closed) AS c(id)
-        JOIN flowsync.steps s ON s.id = c.id
+        CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
+            SELECT s.* FROM flowsync.steps s WHERE s.id = c.id OFFSET 0) s
         GROUP BY s.execution_id
     )
     UPDATE flowsync.executions e

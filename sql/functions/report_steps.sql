@@ -37,13 +37,16 @@ BEGIN
 
     -- Lock the executions concerned, in id order (the order every multi-execution locker
     -- uses), then the reported steps, in id order.
-    PERFORM 1 FROM flowsync.executions e
-    WHERE e.id IN (SELECT s.execution_id FROM jsonb_to_recordset(p_reports) AS r(step_id bigint)
-                   CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
-                       SELECT s.execution_id FROM flowsync.steps s WHERE s.id = r.step_id
-                       OFFSET 0) s)
-    ORDER BY e.id
-    FOR UPDATE;
+    -- (Each row by its key, in that order, whatever the statistics say: a LATERAL subquery
+    -- is one index lookup per outer row, and the planner cannot reorder it.)
+    PERFORM 1
+    FROM (SELECT DISTINCT s.execution_id
+          FROM jsonb_to_recordset(p_reports) AS r(step_id bigint)
+          CROSS JOIN LATERAL (
+              SELECT s.execution_id FROM flowsync.steps s WHERE s.id = r.step_id OFFSET 0) s
+          ORDER BY s.execution_id) x
+    CROSS JOIN LATERAL (
+        SELECT 1 FROM flowsync.executions e WHERE e.id = x.execution_id FOR UPDATE) e;
 
     -- Classify every report, locking the reported steps in id order; the ones that count
     -- (running under the report's token) go on.
@@ -51,9 +54,10 @@ BEGIN
         SELECT * FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
     ), current AS (
         SELECT s.id, s.status, s.lease_token
-        FROM flowsync.steps s
-        WHERE s.id = ANY (ARRAY(SELECT r.step_id FROM reports r))
-        ORDER BY s.id FOR UPDATE OF s
+        FROM (SELECT DISTINCT r.step_id FROM reports r ORDER BY r.step_id) r
+        CROSS JOIN LATERAL (
+            SELECT s.id, s.status, s.lease_token FROM flowsync.steps s
+            WHERE s.id = r.step_id FOR UPDATE) s
     ), classified AS (
         SELECT r.step_id,
                CASE WHEN c.id IS NULL THEN 'unknown'

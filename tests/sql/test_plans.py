@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 from psycopg.types.json import Jsonb
 
-from tests.sql.conftest import T0, Db
+from tests.sql.conftest import T0, Db, chain
 
 WIDTH = 600
 BATCH = 100
 MAX_BUFFERS_PER_STEP = 100  # key-driven: 25-55; reading the version's nodes: 150-175
+FILLER_STEPS = 1500  # where the old plans' scans of steps cost most
+MAX_BUFFERS_PER_CHAIN_REPORT = 120  # key-driven: 87; scanning steps: 170-210
 
 
 def _buffers(db: Db, sql: str, params: tuple[Any, ...]) -> int:
@@ -73,3 +75,38 @@ def test_claim_and_report_read_a_bounded_number_of_pages_per_step(db: Db, statis
         (execution_id,),
     ).fetchone()
     assert counts == {"done": BATCH, "running": BATCH}
+
+
+def test_a_chain_report_reads_a_bounded_number_of_pages_in_a_young_database(db: Db) -> None:
+    """A worker's session plans once, generically (plan_cache_mode = force_generic_plan), and
+    a young database has no statistics. A planner left to join the reported ids to steps
+    scanned the whole table for every report once it held a few thousand rows."""
+    db.save(chain("filler", 1))
+    db.save(chain("c5", 5, queue="c5"))
+    db.conn.execute(
+        "SELECT flowsync.start_executions('filler', "
+        "(SELECT jsonb_agg(i) FROM generate_series(1, %s) i), NULL, NULL)",
+        (FILLER_STEPS,),
+    )
+    db.conn.execute("SET plan_cache_mode = force_generic_plan")
+    db.start("c5")
+    (claim,) = db.claim(queues=("c5",), limit=10)
+    for report_no in range(4):
+        report = {
+            "step_id": claim["step_id"],
+            "token": str(claim["lease_token"]),
+            "kind": "succeeded",
+            "output": 1,
+        }
+        sql = "SELECT * FROM flowsync.report_steps('w1', %s, '{c5}', 10, 30000, %s)"
+        if report_no < 2:  # the session's first calls compile the functions and plan
+            rows = db.conn.execute(sql, (Jsonb([report]), T0)).fetchall()
+        else:
+            buffers = _buffers(db, sql, (Jsonb([report]), T0))
+            assert buffers < MAX_BUFFERS_PER_CHAIN_REPORT, buffers
+            rows = db.conn.execute(
+                "SELECT 'claimed' AS result, id AS step_id, lease_token FROM flowsync.steps "
+                "WHERE status = 'running' AND node_id = %s",
+                (f"s{report_no + 1}",),
+            ).fetchall()
+        (claim,) = [r for r in rows if r["result"] == "claimed"]
