@@ -63,6 +63,16 @@ CREATE TYPE flowsync.join_rule AS ENUM (
 
 
 --
+-- Name: ready_steps; Type: TYPE; Schema: flowsync; Owner: -
+--
+
+CREATE TYPE flowsync.ready_steps AS (
+	ids bigint[],
+	queues text[]
+);
+
+
+--
 -- Name: step_claim; Type: TYPE; Schema: flowsync; Owner: -
 --
 
@@ -102,44 +112,44 @@ CREATE TYPE flowsync.step_status AS ENUM (
 
 
 --
--- Name: _dispatch(bigint[], text, text[], integer, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+-- Name: _dispatch(flowsync.ready_steps, text, text[], integer, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
-CREATE FUNCTION flowsync._dispatch(p_ready bigint[], p_worker text, p_queues text[], p_limit integer, p_lease_ms integer, p_now timestamp with time zone) RETURNS SETOF flowsync.step_claim
+CREATE FUNCTION flowsync._dispatch(p_ready flowsync.ready_steps, p_worker text, p_queues text[], p_limit integer, p_lease_ms integer, p_now timestamp with time zone) RETURNS SETOF flowsync.step_claim
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_handoff     bigint[];
+    v_handoff     bigint[] := '{}';
     v_rest        bigint[];
     v_rest_queues text[];
 BEGIN
-    IF coalesce(cardinality(p_ready), 0) = 0 THEN
+    IF coalesce(cardinality(p_ready.ids), 0) = 0 THEN
         RETURN;
     END IF;
 
-    -- Each ready step's queue (key lookups in this order, whatever the statistics say: see
-    -- _lease_steps); the first p_limit in the worker's queues, by id, are handed to it.
-    SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.handoff), '{}'),
-           array_agg(r.id) FILTER (WHERE NOT r.handoff),
-           array_agg(r.queue) FILTER (WHERE NOT r.handoff)
-    INTO v_handoff, v_rest, v_rest_queues
-    FROM (
-        SELECT s.id, n.queue,
-               coalesce(p_worker IS NOT NULL AND n.queue = ANY (p_queues)
-                        AND row_number() OVER (PARTITION BY n.queue = ANY (p_queues)
-                                               ORDER BY s.id) <= p_limit,
-                        false) AS handoff  -- (a NULL argument hands nothing off)
-        FROM unnest(p_ready) AS q(id)
-        CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
-        CROSS JOIN LATERAL (
-            SELECT e.workflow_id, e.version FROM flowsync.executions e
-            WHERE e.id = s.execution_id OFFSET 0) e
-        CROSS JOIN LATERAL (
-            SELECT n.queue FROM flowsync.workflow_nodes n
-            WHERE n.workflow_id = e.workflow_id AND n.version = e.version
-              AND n.node_idx = s.node_idx
-            OFFSET 0) n
-    ) r;
+    -- The first p_limit in the worker's queues, by id, are handed to it; a NULL argument
+    -- hands nothing off.
+    IF cardinality(p_ready.ids) = 1 THEN  -- (a chain's step: decided without a statement)
+        IF p_worker IS NOT NULL AND p_limit >= 1 AND p_ready.queues[1] = ANY (p_queues) THEN
+            v_handoff := p_ready.ids;
+        ELSE
+            v_rest := p_ready.ids;
+            v_rest_queues := p_ready.queues;
+        END IF;
+    ELSE
+        SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.handoff), '{}'),
+               array_agg(r.id) FILTER (WHERE NOT r.handoff),
+               array_agg(r.queue) FILTER (WHERE NOT r.handoff)
+        INTO v_handoff, v_rest, v_rest_queues
+        FROM (
+            SELECT q.id, q.queue,
+                   coalesce(p_worker IS NOT NULL AND q.queue = ANY (p_queues)
+                            AND row_number() OVER (PARTITION BY q.queue = ANY (p_queues)
+                                                   ORDER BY q.id) <= p_limit,
+                            false) AS handoff
+            FROM unnest(p_ready.ids, p_ready.queues) AS q(id, queue)
+        ) r;
+    END IF;
 
     IF v_rest IS NOT NULL THEN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
@@ -149,7 +159,9 @@ BEGIN
         FROM (SELECT DISTINCT unnest(v_rest_queues) AS queue) q;
     END IF;
 
-    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_handoff, p_worker, p_lease_ms, p_now);
+    IF cardinality(v_handoff) > 0 THEN
+        RETURN QUERY SELECT * FROM flowsync._lease_steps(v_handoff, p_worker, p_lease_ms, p_now);
+    END IF;
 END;
 $$;
 
@@ -427,6 +439,22 @@ $$;
 
 
 --
+-- Name: _ready(bigint[]); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._ready(p_step_ids bigint[]) RETURNS flowsync.ready_steps
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT ROW(coalesce(array_agg(s.id ORDER BY s.id), '{}'),
+               coalesce(array_agg((flowsync._step_node(s)).queue ORDER BY s.id), '{}')
+           )::flowsync.ready_steps
+    FROM unnest(p_step_ids) AS q(id)
+    CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
+        SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
+$$;
+
+
+--
 -- Name: _record_attempts(bigint[], text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -504,18 +532,20 @@ $$;
 -- Name: _settle(bigint[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
-CREATE FUNCTION flowsync._settle(p_terminal bigint[], p_now timestamp with time zone) RETURNS bigint[]
+CREATE FUNCTION flowsync._settle(p_terminal bigint[], p_now timestamp with time zone) RETURNS flowsync.ready_steps
     LANGUAGE plpgsql
     AS $_$
 DECLARE
-    v_frontier  bigint[] := p_terminal;
-    v_closed    bigint[] := p_terminal;
-    v_ready     bigint[] := '{}';
-    v_new_ready bigint[];
-    v_skipped   bigint[];
+    v_frontier   bigint[] := p_terminal;
+    v_closed     bigint[] := p_terminal;
+    v_ready      bigint[] := '{}';
+    v_queues     text[] := '{}';
+    v_new_ready  bigint[];
+    v_new_queues text[];
+    v_skipped    bigint[];
 BEGIN
     IF coalesce(cardinality(p_terminal), 0) = 0 THEN
-        RETURN v_ready;
+        RETURN ROW(v_ready, v_queues);
     END IF;
 
     WHILE coalesce(cardinality(v_frontier), 0) > 0 LOOP
@@ -531,7 +561,7 @@ BEGIN
                 run_at = CASE WHEN p.decision = 'run' THEN p_now ELSE d.run_at END,
                 finished_at = CASE WHEN p.decision = 'skip' THEN p_now ELSE d.finished_at END
             FROM (
-                SELECT t.id, t.succeeded, t.failed, t.skipped,
+                SELECT t.id, t.succeeded, t.failed, t.skipped, n.queue,
                        flowsync._join_decision(n.join_rule, n.upstream_count, t.succeeded,
                                                t.failed, t.skipped) AS decision
                 FROM flowsync._edge_counts(v_frontier) c
@@ -550,20 +580,22 @@ BEGIN
                     SELECT x.workflow_id, x.version FROM flowsync.executions x
                     WHERE x.id = c.execution_id OFFSET 0) x
                 CROSS JOIN LATERAL (
-                    SELECT n.join_rule, n.upstream_count FROM flowsync.workflow_nodes n
+                    SELECT n.join_rule, n.upstream_count, n.queue FROM flowsync.workflow_nodes n
                     WHERE n.workflow_id = x.workflow_id AND n.version = x.version
                       AND n.node_idx = c.to_idx
                     OFFSET 0) n
             ) p
             WHERE d.id = p.id
-            RETURNING d.id, d.status
+            RETURNING d.id, d.status, p.queue
         )
-        SELECT coalesce(array_agg(d.id) FILTER (WHERE d.status = 'queued'), '{}'),
+        SELECT coalesce(array_agg(d.id ORDER BY d.id) FILTER (WHERE d.status = 'queued'), '{}'),
+               coalesce(array_agg(d.queue ORDER BY d.id) FILTER (WHERE d.status = 'queued'), '{}'),
                coalesce(array_agg(d.id) FILTER (WHERE d.status = 'skipped'), '{}')
-        INTO v_new_ready, v_skipped
+        INTO v_new_ready, v_new_queues, v_skipped
         FROM decided d;
 
         v_ready := v_ready || v_new_ready;
+        v_queues := v_queues || v_new_queues;
         v_closed := v_closed || v_skipped;
         v_frontier := v_skipped;
     END LOOP;
@@ -606,7 +638,7 @@ BEGIN
                      THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
     FROM closed c
     WHERE e.id = c.execution_id;
-    RETURN v_ready;
+    RETURN ROW(v_ready, v_queues);
 END;
 $_$;
 
@@ -1330,7 +1362,7 @@ BEGIN
     DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_released);
 
     -- Back to the job table (and a wake-up), due now.
-    PERFORM flowsync._dispatch(v_released, NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._dispatch(flowsync._ready(v_released), NULL, '{}', 0, 0, p_now);
     RETURN cardinality(v_released);
 END;
 $$;
@@ -1612,7 +1644,6 @@ DECLARE
     v_run       bigint[];
     v_skip      bigint[];
     v_failures  integer;
-    v_ready     bigint[];
 BEGIN
     SELECT * INTO v_exec FROM flowsync.executions e WHERE e.id = p_execution_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -1684,9 +1715,9 @@ BEGIN
                           WHERE s.id = ANY (v_retried)),
                 'actor', p_actor)));
 
+    PERFORM flowsync._dispatch(flowsync._ready(v_run), NULL, '{}', 0, 0, p_now);
     -- Skips settle like any other terminal step (and may finish the execution at once).
-    v_ready := v_run || flowsync._settle(v_skip, p_now);
-    PERFORM flowsync._dispatch(v_ready, NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._dispatch(flowsync._settle(v_skip, p_now), NULL, '{}', 0, 0, p_now);
     RETURN 'resumed';
 END;
 $$;

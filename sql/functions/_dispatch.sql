@@ -2,7 +2,7 @@
 -- p_queues go straight to p_worker (leased, returned), the rest become jobs. This is how a
 -- worker finishing a step gets the next step of a chain without another round trip.
 CREATE OR REPLACE FUNCTION flowsync._dispatch(
-    p_ready     bigint[],
+    p_ready     flowsync.ready_steps,
     p_worker    text,
     p_queues    text[],
     p_limit     integer,
@@ -11,37 +11,37 @@ CREATE OR REPLACE FUNCTION flowsync._dispatch(
 ) RETURNS SETOF flowsync.step_claim
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_handoff     bigint[];
+    v_handoff     bigint[] := '{}';
     v_rest        bigint[];
     v_rest_queues text[];
 BEGIN
-    IF coalesce(cardinality(p_ready), 0) = 0 THEN
+    IF coalesce(cardinality(p_ready.ids), 0) = 0 THEN
         RETURN;
     END IF;
 
-    -- Each ready step's queue (key lookups in this order, whatever the statistics say: see
-    -- _lease_steps); the first p_limit in the worker's queues, by id, are handed to it.
-    SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.handoff), '{}'),
-           array_agg(r.id) FILTER (WHERE NOT r.handoff),
-           array_agg(r.queue) FILTER (WHERE NOT r.handoff)
-    INTO v_handoff, v_rest, v_rest_queues
-    FROM (
-        SELECT s.id, n.queue,
-               coalesce(p_worker IS NOT NULL AND n.queue = ANY (p_queues)
-                        AND row_number() OVER (PARTITION BY n.queue = ANY (p_queues)
-                                               ORDER BY s.id) <= p_limit,
-                        false) AS handoff  -- (a NULL argument hands nothing off)
-        FROM unnest(p_ready) AS q(id)
-        CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
-        CROSS JOIN LATERAL (
-            SELECT e.workflow_id, e.version FROM flowsync.executions e
-            WHERE e.id = s.execution_id OFFSET 0) e
-        CROSS JOIN LATERAL (
-            SELECT n.queue FROM flowsync.workflow_nodes n
-            WHERE n.workflow_id = e.workflow_id AND n.version = e.version
-              AND n.node_idx = s.node_idx
-            OFFSET 0) n
-    ) r;
+    -- The first p_limit in the worker's queues, by id, are handed to it; a NULL argument
+    -- hands nothing off.
+    IF cardinality(p_ready.ids) = 1 THEN  -- (a chain's step: decided without a statement)
+        IF p_worker IS NOT NULL AND p_limit >= 1 AND p_ready.queues[1] = ANY (p_queues) THEN
+            v_handoff := p_ready.ids;
+        ELSE
+            v_rest := p_ready.ids;
+            v_rest_queues := p_ready.queues;
+        END IF;
+    ELSE
+        SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.handoff), '{}'),
+               array_agg(r.id) FILTER (WHERE NOT r.handoff),
+               array_agg(r.queue) FILTER (WHERE NOT r.handoff)
+        INTO v_handoff, v_rest, v_rest_queues
+        FROM (
+            SELECT q.id, q.queue,
+                   coalesce(p_worker IS NOT NULL AND q.queue = ANY (p_queues)
+                            AND row_number() OVER (PARTITION BY q.queue = ANY (p_queues)
+                                                   ORDER BY q.id) <= p_limit,
+                            false) AS handoff
+            FROM unnest(p_ready.ids, p_ready.queues) AS q(id, queue)
+        ) r;
+    END IF;
 
     IF v_rest IS NOT NULL THEN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
@@ -51,6 +51,8 @@ BEGIN
         FROM (SELECT DISTINCT unnest(v_rest_queues) AS queue) q;
     END IF;
 
-    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_handoff, p_worker, p_lease_ms, p_now);
+    IF cardinality(v_handoff) > 0 THEN
+        RETURN QUERY SELECT * FROM flowsync._lease_steps(v_handoff, p_worker, p_lease_ms, p_now);
+    END IF;
 END;
 $$;

@@ -3,21 +3,24 @@
 -- rule (one write per dependent: its counters and, once decided, queued or skipped), follow
 -- skips downstream, update the executions' counters and finish those with no open step left.
 -- Set-based: the cost grows with the number of edges, not with one statement per step.
--- Returns the newly queued step ids for _dispatch. Callers hold the executions' row locks.
+-- Returns the newly queued steps and their queues, for _dispatch. Callers hold the
+-- executions' row locks.
 CREATE OR REPLACE FUNCTION flowsync._settle(
     p_terminal  bigint[],
     p_now       timestamptz
-) RETURNS bigint[]
+) RETURNS flowsync.ready_steps
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_frontier  bigint[] := p_terminal;
-    v_closed    bigint[] := p_terminal;
-    v_ready     bigint[] := '{}';
-    v_new_ready bigint[];
-    v_skipped   bigint[];
+    v_frontier   bigint[] := p_terminal;
+    v_closed     bigint[] := p_terminal;
+    v_ready      bigint[] := '{}';
+    v_queues     text[] := '{}';
+    v_new_ready  bigint[];
+    v_new_queues text[];
+    v_skipped    bigint[];
 BEGIN
     IF coalesce(cardinality(p_terminal), 0) = 0 THEN
-        RETURN v_ready;
+        RETURN ROW(v_ready, v_queues);
     END IF;
 
     WHILE coalesce(cardinality(v_frontier), 0) > 0 LOOP
@@ -33,7 +36,7 @@ BEGIN
                 run_at = CASE WHEN p.decision = 'run' THEN p_now ELSE d.run_at END,
                 finished_at = CASE WHEN p.decision = 'skip' THEN p_now ELSE d.finished_at END
             FROM (
-                SELECT t.id, t.succeeded, t.failed, t.skipped,
+                SELECT t.id, t.succeeded, t.failed, t.skipped, n.queue,
                        flowsync._join_decision(n.join_rule, n.upstream_count, t.succeeded,
                                                t.failed, t.skipped) AS decision
                 FROM flowsync._edge_counts(v_frontier) c
@@ -52,20 +55,22 @@ BEGIN
                     SELECT x.workflow_id, x.version FROM flowsync.executions x
                     WHERE x.id = c.execution_id OFFSET 0) x
                 CROSS JOIN LATERAL (
-                    SELECT n.join_rule, n.upstream_count FROM flowsync.workflow_nodes n
+                    SELECT n.join_rule, n.upstream_count, n.queue FROM flowsync.workflow_nodes n
                     WHERE n.workflow_id = x.workflow_id AND n.version = x.version
                       AND n.node_idx = c.to_idx
                     OFFSET 0) n
             ) p
             WHERE d.id = p.id
-            RETURNING d.id, d.status
+            RETURNING d.id, d.status, p.queue
         )
-        SELECT coalesce(array_agg(d.id) FILTER (WHERE d.status = 'queued'), '{}'),
+        SELECT coalesce(array_agg(d.id ORDER BY d.id) FILTER (WHERE d.status = 'queued'), '{}'),
+               coalesce(array_agg(d.queue ORDER BY d.id) FILTER (WHERE d.status = 'queued'), '{}'),
                coalesce(array_agg(d.id) FILTER (WHERE d.status = 'skipped'), '{}')
-        INTO v_new_ready, v_skipped
+        INTO v_new_ready, v_new_queues, v_skipped
         FROM decided d;
 
         v_ready := v_ready || v_new_ready;
+        v_queues := v_queues || v_new_queues;
         v_closed := v_closed || v_skipped;
         v_frontier := v_skipped;
     END LOOP;
@@ -108,6 +113,6 @@ BEGIN
                      THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
     FROM closed c
     WHERE e.id = c.execution_id;
-    RETURN v_ready;
+    RETURN ROW(v_ready, v_queues);
 END;
 $$;

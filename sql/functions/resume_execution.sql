@@ -17,7 +17,6 @@ DECLARE
     v_run       bigint[];
     v_skip      bigint[];
     v_failures  integer;
-    v_ready     bigint[];
 BEGIN
     SELECT * INTO v_exec FROM flowsync.executions e WHERE e.id = p_execution_id FOR UPDATE;
     IF NOT FOUND THEN
@@ -89,9 +88,9 @@ BEGIN
                           WHERE s.id = ANY (v_retried)),
                 'actor', p_actor)));
 
+    PERFORM flowsync._dispatch(flowsync._ready(v_run), NULL, '{}', 0, 0, p_now);
     -- Skips settle like any other terminal step (and may finish the execution at once).
-    v_ready := v_run || flowsync._settle(v_skip, p_now);
-    PERFORM flowsync._dispatch(v_ready, NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._dispatch(flowsync._settle(v_skip, p_now), NULL, '{}', 0, 0, p_now);
     RETURN 'resumed';
 END;
 $$;
