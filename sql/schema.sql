@@ -1413,10 +1413,10 @@ $$;
 
 
 --
--- Name: report_steps(text, jsonb, text[], integer, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+-- Name: report_steps(text, jsonb, text[], integer, integer, timestamp with time zone, boolean); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
-CREATE FUNCTION flowsync.report_steps(p_worker text, p_reports jsonb, p_queues text[] DEFAULT '{}'::text[], p_limit integer DEFAULT 0, p_lease_ms integer DEFAULT 30000, p_now timestamp with time zone DEFAULT now()) RETURNS SETOF flowsync.step_claim
+CREATE FUNCTION flowsync.report_steps(p_worker text, p_reports jsonb, p_queues text[] DEFAULT '{}'::text[], p_limit integer DEFAULT 0, p_lease_ms integer DEFAULT 30000, p_now timestamp with time zone DEFAULT now(), p_top_up boolean DEFAULT true) RETURNS SETOF flowsync.step_claim
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -1478,7 +1478,7 @@ BEGIN
     FROM unnest(v_results, v_ids) AS x(result, step_id);
 
     IF v_valid IS NULL THEN
-        IF p_worker IS NOT NULL AND p_limit > 0 THEN
+        IF p_top_up AND p_worker IS NOT NULL AND p_limit > 0 THEN
             RETURN QUERY SELECT * FROM flowsync.claim_steps(
                 p_worker, p_queues, p_limit, p_lease_ms, p_now);
         END IF;
@@ -1556,7 +1556,7 @@ BEGIN
     GET DIAGNOSTICS v_handed = ROW_COUNT;
 
     -- Fill the worker's remaining slots from the job table: one round trip per cycle.
-    IF p_worker IS NOT NULL AND p_limit > v_handed THEN
+    IF p_top_up AND p_worker IS NOT NULL AND p_limit > v_handed THEN
         RETURN QUERY SELECT * FROM flowsync.claim_steps(
             p_worker, p_queues, p_limit - v_handed, p_lease_ms, p_now);
     END IF;

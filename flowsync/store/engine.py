@@ -75,15 +75,18 @@ async def report_steps(
     queues: list[str],
     limit: int,
     lease_ms: int,
+    top_up: bool = True,
 ) -> tuple[list[ReportOutcome], list[StepClaim]]:
-    """Send a batch of reports; get how each was taken and the steps handed to us next."""
+    """Send a batch of reports; get how each was taken and the steps handed to us next: the
+    steps our reports made ready, then (`top_up`) due jobs, `limit` in all."""
     rows = await db.fetch(
-        "SELECT * FROM flowsync.report_steps($1, $2, $3, $4, $5)",
+        "SELECT * FROM flowsync.report_steps($1, $2, $3, $4, $5, p_top_up => $6)",
         worker,
         reports,
         queues,
         limit,
         lease_ms,
+        top_up,
     )
     outcomes = [ReportOutcome(r["step_id"], r["result"]) for r in rows if r["result"] != "claimed"]
     return outcomes, _claims(rows)

@@ -197,12 +197,16 @@ class Worker:
                 batch, self._reports = self._reports, []
                 executions, self._report_executions = self._report_executions, set()
                 limit = 0 if self._stopping else self._free_slots()
-                if limit > 0:
-                    self._looking(time.monotonic())
+                now = time.monotonic()
+                # Due jobs fill the slots our own hand-offs leave only if some may be due:
+                # looking costs the report a claim's work, which a chain would pay per step.
+                top_up = limit > 0 and (self._maybe_ready or now >= self._wake_at())
+                if top_up:
+                    self._looking(now)
                 self._reporting.update(executions)
                 self._spawn(
                     limit,
-                    self._flush_reports(batch, limit, self._wakes, resources),
+                    self._flush_reports(batch, limit, top_up, self._wakes, resources),
                     functools.partial(self._done_reporting, executions),
                 )
                 continue
@@ -328,10 +332,15 @@ class Worker:
             await self._plan_sleep()
 
     async def _flush_reports(
-        self, batch: list[dict[str, Any]], limit: int, wakes_before: int, resources: Resources
+        self,
+        batch: list[dict[str, Any]],
+        limit: int,
+        top_up: bool,
+        wakes_before: int,
+        resources: Resources,
     ) -> None:
         """Report finished steps and, in the same round trip, take up to `limit` steps of new
-        work (first the steps our reports made ready, then due jobs)."""
+        work (first the steps our reports made ready, then, if `top_up`, due jobs)."""
         outcomes, claims = await self._reconciled(
             "report_steps",
             functools.partial(
@@ -342,13 +351,14 @@ class Worker:
                 self._queues,
                 limit,
                 self.config.lease_ms,
+                top_up,
             ),
             resources,
         )
         for outcome in outcomes:
             if outcome.result not in ("ok", "duplicate"):
                 log.info("step.report_rejected", step_id=outcome.step_id, result=outcome.result)
-        if limit > 0:
+        if top_up:
             await self._after_claiming(limit, len(claims), wakes_before)
 
     async def _reconciled(

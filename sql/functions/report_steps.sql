@@ -9,14 +9,17 @@
 -- 'stale' (the attempt was revoked: cancelled, rescued, handed back, or a newer attempt runs),
 -- and changes nothing. Rows come back as (result, step_id) per report, then one 'claimed' row
 -- per step leased to the reporting worker: first the steps these reports made ready, then
--- due jobs from p_queues, p_limit in all — a worker's whole cycle in one round trip.
+-- (p_top_up) due jobs from p_queues, p_limit in all — a worker's whole cycle in one round
+-- trip. A worker that knows no job is due (none was left when it last looked, and no
+-- wake-up came since) passes p_top_up false and saves the look.
 CREATE OR REPLACE FUNCTION flowsync.report_steps(
     p_worker    text,
     p_reports   jsonb,
     p_queues    text[] DEFAULT '{}',
     p_limit     integer DEFAULT 0,
     p_lease_ms  integer DEFAULT 30000,
-    p_now       timestamptz DEFAULT now()
+    p_now       timestamptz DEFAULT now(),
+    p_top_up    boolean DEFAULT true
 ) RETURNS SETOF flowsync.step_claim
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -78,7 +81,7 @@ BEGIN
     FROM unnest(v_results, v_ids) AS x(result, step_id);
 
     IF v_valid IS NULL THEN
-        IF p_worker IS NOT NULL AND p_limit > 0 THEN
+        IF p_top_up AND p_worker IS NOT NULL AND p_limit > 0 THEN
             RETURN QUERY SELECT * FROM flowsync.claim_steps(
                 p_worker, p_queues, p_limit, p_lease_ms, p_now);
         END IF;
@@ -156,7 +159,7 @@ BEGIN
     GET DIAGNOSTICS v_handed = ROW_COUNT;
 
     -- Fill the worker's remaining slots from the job table: one round trip per cycle.
-    IF p_worker IS NOT NULL AND p_limit > v_handed THEN
+    IF p_top_up AND p_worker IS NOT NULL AND p_limit > v_handed THEN
         RETURN QUERY SELECT * FROM flowsync.claim_steps(
             p_worker, p_queues, p_limit - v_handed, p_lease_ms, p_now);
     END IF;

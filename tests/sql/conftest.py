@@ -71,12 +71,13 @@ class Db:
         queues: tuple[str, ...] = ("default",),
         limit: int = 0,
         now: datetime = T0,
+        top_up: bool = True,
     ) -> list[dict[str, Any]]:
         for r in reports:
             r["token"] = str(r["token"])
         return self.conn.execute(
-            "SELECT * FROM flowsync.report_steps(%s, %s, %s, %s, %s, %s)",
-            (worker, Jsonb(reports), list(queues), limit, 30_000, now),
+            "SELECT * FROM flowsync.report_steps(%s, %s, %s, %s, %s, %s, %s)",
+            (worker, Jsonb(reports), list(queues), limit, 30_000, now, top_up),
         ).fetchall()
 
     def succeed(self, claim: dict[str, Any], output: Any = None, **kw: Any) -> str:

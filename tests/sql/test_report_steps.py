@@ -239,6 +239,28 @@ def test_a_report_fills_the_free_slots_from_the_job_table(db: Db) -> None:
     assert len(db.jobs()) == 1
 
 
+def test_a_report_without_top_up_takes_only_the_steps_it_made_ready(db: Db) -> None:
+    db.save(chain("c", 2))
+    db.save(chain("one", 1))
+    db.start("c")
+    (first,) = db.claim(limit=1)
+    db.start("one")
+    rows = db.report(
+        [{"step_id": first["step_id"], "token": first["lease_token"], "kind": "succeeded"}],
+        limit=3,
+        top_up=False,
+    )
+    assert [(r["result"], r["workflow"]) for r in rows] == [("ok", None), ("claimed", "c")]
+    assert len(db.jobs()) == 1  # the due job stays for a claim
+    # A rejected report (nothing made ready) does not look at the job table either.
+    rows = db.report(
+        [{"step_id": first["step_id"], "token": first["lease_token"], "kind": "succeeded"}],
+        limit=3,
+        top_up=False,
+    )
+    assert [r["result"] for r in rows] == ["duplicate"] and len(db.jobs()) == 1
+
+
 def test_a_report_without_queues_queues_the_next_step_as_a_job(db: Db) -> None:
     db.save(chain("two", 2))
     execution_id = db.start("two")
