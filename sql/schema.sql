@@ -1436,9 +1436,8 @@ BEGIN
     END IF;
 
     -- Lock the executions concerned, in id order (the order every multi-execution locker
-    -- uses), then the reported steps, in id order.
-    -- (Each row by its key, in that order, whatever the statistics say: a LATERAL subquery
-    -- is one index lookup per outer row, and the planner cannot reorder it.)
+    -- uses). (Each row by its key, in that order, whatever the statistics say: a LATERAL
+    -- subquery is one index lookup per outer row, and the planner cannot reorder it.)
     PERFORM 1
     FROM (SELECT DISTINCT s.execution_id
           FROM jsonb_to_recordset(p_reports) AS r(step_id bigint)
@@ -1448,28 +1447,52 @@ BEGIN
     CROSS JOIN LATERAL (
         SELECT 1 FROM flowsync.executions e WHERE e.id = x.execution_id FOR UPDATE) e;
 
-    -- Classify every report, locking the reported steps in id order; the ones that count
-    -- (running under the report's token) go on.
-    WITH reports AS (
-        SELECT * FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
-    ), current AS (
-        SELECT s.id, s.status, s.lease_token
-        FROM (SELECT DISTINCT r.step_id FROM reports r ORDER BY r.step_id) r
-        CROSS JOIN LATERAL (
-            SELECT s.id, s.status, s.lease_token FROM flowsync.steps s
-            WHERE s.id = r.step_id FOR UPDATE) s
-    ), classified AS (
-        SELECT r.step_id,
-               CASE WHEN c.id IS NULL THEN 'unknown'
-                    WHEN c.status = 'running' AND c.lease_token = r.token THEN 'ok'
-                    WHEN c.lease_token = r.token THEN 'duplicate'
-                    ELSE 'stale' END AS result
-        FROM reports r LEFT JOIN current c ON c.id = r.step_id
+    -- The common case first, set-based: successes that count (the step running under the
+    -- report's token) end their attempt, and with it the lease. Steps are locked in id order
+    -- (the sorted reports drive one key lookup each).
+    WITH done AS (
+        UPDATE flowsync.steps s
+        SET status = 'succeeded', output = x.output, outcome = x.outcome, error = NULL,
+            finished_at = p_now
+        FROM (SELECT * FROM jsonb_to_recordset(p_reports)
+                  AS x(step_id bigint, token uuid, kind text, output jsonb, outcome jsonb)
+              WHERE x.kind = 'succeeded' ORDER BY x.step_id OFFSET 0) x
+        WHERE s.id = x.step_id AND s.status = 'running' AND s.lease_token = x.token
+        RETURNING s.id
+    ), ended AS (
+        DELETE FROM flowsync.leases l WHERE l.step_id IN (SELECT d.id FROM done d)
     )
-    SELECT array_agg(step_id ORDER BY step_id), array_agg(result ORDER BY step_id),
-           array_agg(step_id) FILTER (WHERE result = 'ok')
-    INTO v_ids, v_results, v_valid
-    FROM classified;
+    SELECT coalesce(array_agg(d.id ORDER BY d.id), '{}') INTO v_succeeded FROM done d;
+
+    IF cardinality(v_succeeded) = jsonb_array_length(p_reports) THEN
+        v_ids := v_succeeded;  -- (every report counted: nothing else to look at)
+        v_valid := v_succeeded;
+        v_results := array_fill('ok'::text, ARRAY[cardinality(v_succeeded)]);
+    ELSE
+        -- Classify the other reports, locking their steps in id order: 'ok' ones go on.
+        WITH reports AS (
+            SELECT * FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, token uuid)
+        ), current AS (
+            SELECT s.id, s.status, s.lease_token
+            FROM (SELECT DISTINCT r.step_id FROM reports r
+                  WHERE r.step_id <> ALL (v_succeeded) ORDER BY r.step_id) r
+            CROSS JOIN LATERAL (
+                SELECT s.id, s.status, s.lease_token FROM flowsync.steps s
+                WHERE s.id = r.step_id FOR UPDATE) s
+        ), classified AS (
+            SELECT r.step_id,
+                   CASE WHEN r.step_id = ANY (v_succeeded) THEN 'ok'
+                        WHEN c.id IS NULL THEN 'unknown'
+                        WHEN c.status = 'running' AND c.lease_token = r.token THEN 'ok'
+                        WHEN c.lease_token = r.token THEN 'duplicate'
+                        ELSE 'stale' END AS result
+            FROM reports r LEFT JOIN current c ON c.id = r.step_id
+        )
+        SELECT array_agg(step_id ORDER BY step_id), array_agg(result ORDER BY step_id),
+               array_agg(step_id) FILTER (WHERE result = 'ok')
+        INTO v_ids, v_results, v_valid
+        FROM classified;
+    END IF;
 
     RETURN QUERY
     SELECT x.result, x.step_id, NULL::uuid, NULL::text, NULL::integer, NULL::text, NULL::text,
@@ -1490,29 +1513,19 @@ BEGIN
         SELECT s.execution_id, s.id, s.attempt, coalesce(l.at, p_now), coalesce(l.level, 'info'),
                coalesce(l.message, ''), coalesce(l.fields, '{}')
         FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, logs jsonb)
-        JOIN flowsync.steps s ON s.id = x.step_id
+        CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
+            SELECT s.execution_id, s.id, s.attempt FROM flowsync.steps s
+            WHERE s.id = x.step_id OFFSET 0) s
         CROSS JOIN LATERAL jsonb_to_recordset(x.logs)
              AS l(at timestamptz, level text, message text, fields jsonb)
         WHERE x.logs IS NOT NULL AND jsonb_array_length(x.logs) > 0 AND x.step_id = ANY (v_valid);
     END IF;
-
-    -- The common case, set-based: successes. Every report that counts ends its attempt, and
-    -- with it the lease.
-    WITH ended AS (
-        DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_valid)
-    ), done AS (
-        UPDATE flowsync.steps s
-        SET status = 'succeeded', output = x.output, outcome = x.outcome, error = NULL,
-            finished_at = p_now
-        FROM jsonb_to_recordset(p_reports) AS x(step_id bigint, kind text, output jsonb, outcome jsonb)
-        WHERE s.id = x.step_id AND x.kind = 'succeeded' AND s.id = ANY (v_valid)
-        RETURNING s.id
-    )
-    SELECT coalesce(array_agg(id), '{}') INTO v_succeeded FROM done;
     v_ended := v_succeeded;
 
-    -- Failures and snoozes, one at a time (the uncommon path).
-    IF p_reports @? '$[*] ? (!exists(@.kind) || @.kind != "succeeded")' THEN
+    -- Failures and snoozes, one at a time (the uncommon path). Each ends its attempt too.
+    IF cardinality(v_valid) > cardinality(v_succeeded) THEN
+        DELETE FROM flowsync.leases l
+        WHERE l.step_id = ANY (v_valid) AND l.step_id <> ALL (v_succeeded);
         FOR v_report IN
             SELECT * FROM jsonb_to_recordset(p_reports) AS x(
                 step_id bigint, kind text, error jsonb, retryable boolean, retry_after_ms bigint,

@@ -44,6 +44,51 @@ def test_duplicate_completion_is_a_no_op(db: Db) -> None:
     assert len(db.jobs()) == 1, "the next step was queued once"
 
 
+def test_a_mixed_batch_takes_each_report_on_its_own_merits(db: Db) -> None:
+    db.save(chain("one", 1))
+    ids = [db.start("one") for _ in range(4)]
+    done, stale, duplicate, failing = db.claim(limit=4)
+    assert db.succeed(duplicate) == "ok"
+    reports = [
+        {
+            "step_id": failing["step_id"],
+            "token": failing["lease_token"],
+            "kind": "failed",
+            "error": {"message": "boom"},
+            "retryable": False,
+        },
+        {"step_id": duplicate["step_id"], "token": duplicate["lease_token"], "kind": "succeeded"},
+        {
+            "step_id": stale["step_id"],
+            "token": "00000000-0000-0000-0000-000000000001",
+            "kind": "succeeded",
+        },
+        {
+            "step_id": done["step_id"],
+            "token": done["lease_token"],
+            "kind": "succeeded",
+            "output": 7,
+        },
+        {"step_id": 0, "token": done["lease_token"], "kind": "succeeded"},
+    ]
+    rows = db.report(reports)
+    assert {r["step_id"]: r["result"] for r in rows} == {
+        0: "unknown",
+        done["step_id"]: "ok",
+        stale["step_id"]: "stale",
+        duplicate["step_id"]: "duplicate",
+        failing["step_id"]: "ok",
+    }
+    assert [db.execution(i)["status"] for i in ids] == [
+        "succeeded",
+        "running",
+        "succeeded",
+        "failed",
+    ]
+    assert db.steps(ids[0])["s0"]["output"] == 7
+    assert list(db.leases()) == [stale["step_id"]]  # only the attempt still running holds one
+
+
 def test_completion_hands_the_next_step_to_the_same_worker(db: Db) -> None:
     db.save(chain("c", 3))
     execution_id = db.start("c")
