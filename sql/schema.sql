@@ -242,7 +242,7 @@ CREATE TABLE flowsync.executions (
     CONSTRAINT executions_idempotency_key_chk CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
     CONSTRAINT executions_started_chk CHECK (((status = 'queued'::flowsync.execution_status) OR (started_at IS NOT NULL) OR (status = 'cancelled'::flowsync.execution_status)))
 )
-WITH (fillfactor='50');
+WITH (fillfactor='30');
 
 
 --
@@ -289,7 +289,7 @@ CREATE TABLE flowsync.steps (
     CONSTRAINT steps_finished_chk CHECK (((status = ANY (ARRAY['succeeded'::flowsync.step_status, 'failed'::flowsync.step_status, 'skipped'::flowsync.step_status, 'cancelled'::flowsync.step_status, 'dead'::flowsync.step_status])) = (finished_at IS NOT NULL))),
     CONSTRAINT steps_running_lease_chk CHECK (((status <> 'running'::flowsync.step_status) OR ((lease_token IS NOT NULL) AND (worker_id IS NOT NULL))))
 )
-WITH (fillfactor='50');
+WITH (fillfactor='30');
 
 
 --
@@ -847,18 +847,15 @@ BEGIN
     -- An execution starts running with its first step. Start the queued ones among these
     -- before leasing any step: executions are locked before steps (in id order), as by
     -- cancel_execution and every function that locks both, so none can deadlock another.
+    -- (The sorted ids drive one key lookup each, so the rows are locked in id order.)
     UPDATE flowsync.executions e SET status = 'running', started_at = p_now
     FROM (
-        SELECT x.id FROM flowsync.executions x
-        WHERE x.id = ANY (ARRAY(
-                  SELECT s.execution_id FROM unnest(v_ids) AS q(id)
-                  CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
-                      SELECT s.execution_id FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s))
-          AND x.status = 'queued'
-        ORDER BY x.id
-        FOR UPDATE OF x
+        SELECT DISTINCT s.execution_id AS id FROM unnest(v_ids) AS q(id)
+        CROSS JOIN LATERAL (
+            SELECT s.execution_id FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
+        ORDER BY 1 OFFSET 0
     ) l
-    WHERE e.id = l.id;
+    WHERE e.id = l.id AND e.status = 'queued';
 
     RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
 END;
@@ -3066,13 +3063,6 @@ CREATE INDEX executions_workflow_created_at_idx ON flowsync.executions USING btr
 --
 
 CREATE INDEX jobs_claim_idx ON flowsync.jobs USING btree (queue, run_at, step_id);
-
-
---
--- Name: leases_expires_at_idx; Type: INDEX; Schema: flowsync; Owner: -
---
-
-CREATE INDEX leases_expires_at_idx ON flowsync.leases USING btree (expires_at);
 
 
 --

@@ -40,18 +40,15 @@ BEGIN
     -- An execution starts running with its first step. Start the queued ones among these
     -- before leasing any step: executions are locked before steps (in id order), as by
     -- cancel_execution and every function that locks both, so none can deadlock another.
+    -- (The sorted ids drive one key lookup each, so the rows are locked in id order.)
     UPDATE flowsync.executions e SET status = 'running', started_at = p_now
     FROM (
-        SELECT x.id FROM flowsync.executions x
-        WHERE x.id = ANY (ARRAY(
-                  SELECT s.execution_id FROM unnest(v_ids) AS q(id)
-                  CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
-                      SELECT s.execution_id FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s))
-          AND x.status = 'queued'
-        ORDER BY x.id
-        FOR UPDATE OF x
+        SELECT DISTINCT s.execution_id AS id FROM unnest(v_ids) AS q(id)
+        CROSS JOIN LATERAL (
+            SELECT s.execution_id FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
+        ORDER BY 1 OFFSET 0
     ) l
-    WHERE e.id = l.id;
+    WHERE e.id = l.id AND e.status = 'queued';
 
     RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
 END;
