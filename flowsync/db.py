@@ -24,7 +24,8 @@ def _encode_json(value: Any) -> str:
 
 def has_nul_escape(encoded_json: bytes) -> bool:
     """Whether this JSON holds a \\u0000, which a jsonb column cannot store."""
-    return _NUL_ESCAPE.search(encoded_json) is not None
+    # (the substring test is cheap; the pattern only tells an escaped backslash from it)
+    return b"\\u0000" in encoded_json and _NUL_ESCAPE.search(encoded_json) is not None
 
 
 async def _init_connection(conn: asyncpg.Connection[Any]) -> None:

@@ -71,7 +71,7 @@ async def claim_steps(
 async def report_steps(
     db: Connection,
     worker: str,
-    reports: list[dict[str, Any]],
+    reports: list[msgspec.Raw],
     queues: list[str],
     limit: int,
     lease_ms: int,

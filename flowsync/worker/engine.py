@@ -33,6 +33,7 @@ from uuid import UUID
 
 import asyncpg
 import httpx
+import msgspec
 
 from flowsync import db
 from flowsync.actions import Registry, Resources, SmtpSettings, default_registry
@@ -80,7 +81,7 @@ class Worker:
         self._queues = list(config.queues)
         self._pool: asyncpg.Pool[Any] | None = None
         self._tasks: dict[int, tuple[StepClaim, asyncio.Task[None]]] = {}
-        self._reports: list[dict[str, Any]] = []
+        self._reports: dict[int, msgspec.Raw] = {}  # by step id
         self._report_executions: set[UUID] = set()  # the executions of self._reports
         self._reporting: set[UUID] = set()  # executions of the reports in flight
         self._to_release: list[StepClaim] = []
@@ -194,7 +195,7 @@ class Worker:
             # would only wait its turn, so it waits here, and the loop claims new work (no
             # such lock) beside the report in flight instead.
             if self._reports and can_call and self._report_executions.isdisjoint(self._reporting):
-                batch, self._reports = self._reports, []
+                batch, self._reports = list(self._reports.values()), {}
                 executions, self._report_executions = self._report_executions, set()
                 limit = 0 if self._stopping else self._free_slots()
                 now = time.monotonic()
@@ -333,7 +334,7 @@ class Worker:
 
     async def _flush_reports(
         self,
-        batch: list[dict[str, Any]],
+        batch: list[msgspec.Raw],
         limit: int,
         top_up: bool,
         wakes_before: int,
@@ -397,7 +398,7 @@ class Worker:
     def _known_step_ids(self) -> list[int]:
         """Steps this worker holds: running, with a report waiting, or waiting to go back."""
         known = set(self._tasks)
-        known.update(int(report["step_id"]) for report in self._reports)
+        known.update(self._reports)
         known.update(claim.step_id for claim in self._to_release)
         return sorted(known)
 
@@ -425,7 +426,7 @@ class Worker:
             if claim.step_id not in self._lost:
                 self._to_release.append(claim)
         else:
-            self._reports.append(report)
+            self._reports[claim.step_id] = report
             self._report_executions.add(claim.execution_id)
             self.steps_run += 1
         finally:

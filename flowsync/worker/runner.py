@@ -45,9 +45,9 @@ def context_for(claim: StepClaim, resources: Resources) -> StepContext:
 
 async def run_step(
     claim: StepClaim, registry: Registry, resources: Resources, max_output_bytes: int
-) -> dict[str, Any]:
-    """The report for one attempt, one the database can store. Cancellation (shutdown, lost
-    lease) propagates."""
+) -> msgspec.Raw:
+    """The report for one attempt, one the database can store, encoded once: as JSON, ready
+    to go into a batch. Cancellation (shutdown, lost lease) propagates."""
     try:
         report = await _attempt(claim, registry, resources, max_output_bytes)
     except Exception as exc:  # (not the action's: those are reports already) a bug of ours
@@ -58,15 +58,15 @@ async def run_step(
         return _unreportable(claim, f"its result is not JSON ({exc})")
     if has_nul_escape(encoded):
         return _unreportable(claim, "its result contains a NUL character (\\u0000)")
-    return report
+    return msgspec.Raw(encoded)
 
 
-def _unreportable(claim: StepClaim, why: str) -> dict[str, Any]:
+def _unreportable(claim: StepClaim, why: str) -> msgspec.Raw:
     """A permanent failure in place of a report the database would refuse: one bad step
     must not fail its whole batch. Says nothing of the step's own values (they are what
     could not be stored)."""
     error = PermanentError(f"the step's report cannot be stored: {why}")
-    return {
+    report = {
         "step_id": claim.step_id,
         "token": str(claim.lease_token),
         "kind": "failed",
@@ -75,6 +75,7 @@ def _unreportable(claim: StepClaim, why: str) -> dict[str, Any]:
         "retry_after_ms": None,
         "logs": [],
     }
+    return msgspec.Raw(msgspec.json.encode(report))
 
 
 async def _attempt(
@@ -100,17 +101,18 @@ async def _attempt(
 
     report["logs"] = _logs(ctx)
     if isinstance(result, Completion):
-        encoded = msgspec.json.encode(result.output)
-        if len(encoded) > max_output_bytes:
+        output = msgspec.json.encode(result.output)
+        if len(output) > max_output_bytes:
             return _failed(
                 report,
                 PermanentError(
-                    f"the step's output is {len(encoded)} bytes; at most {max_output_bytes} "
+                    f"the step's output is {len(output)} bytes; at most {max_output_bytes} "
                     "are stored (return less, or store it elsewhere and return a reference)"
                 ),
                 ctx,
             )
-        report |= {"kind": "succeeded", "output": result.output, "outcome": result.outcome}
+        # (encoded once: the report's encoding takes it as it is)
+        report |= {"kind": "succeeded", "output": msgspec.Raw(output), "outcome": result.outcome}
     else:
         report |= {"kind": "snoozed", "until": result.until.isoformat(), "state": result.state}
     return report
