@@ -297,6 +297,36 @@ def test_a_busy_worker_keeps_a_sooner_retry_it_was_told_of(
     assert first_attempt["ended_at"] < steps["tick"]["finished_at"] < steps["charge"]["started_at"]
 
 
+def test_a_worker_running_a_chain_takes_new_work_as_it_arrives(engine: Engine) -> None:
+    """A chain's reports do not look at the job table while the worker knows nothing is due
+    there. A job started meanwhile still runs at once, not after the chain or at the next
+    poll (an hour away): its wake-up makes the next report (or a claim) look."""
+    length = 30
+    engine.save(
+        {
+            "name": "long-chain",
+            "nodes": [
+                {"id": f"s{i}", "type": "tests.sleep", "config": {"seconds": 0.1}}
+                | ({"depends_on": [f"s{i - 1}"]} if i else {})
+                for i in range(length)
+            ],
+        }
+    )
+    engine.save({"name": "single", "nodes": [{"id": "only", "type": "noop"}]})
+    engine.worker("--poll", "3600", "--concurrency", "4", "--actions", ACTIONS)
+    chain_id = engine.start_now("long-chain")
+    wait_for(
+        lambda: engine.steps(chain_id)["s2"]["status"] != "pending",
+        30,
+        f"the chain to get going\n{engine.worker_logs()}",
+    )
+    single = engine.wait_finished(engine.start_now("single"))
+    assert single["status"] == "succeeded"
+    last = engine.steps(chain_id)[f"s{length - 1}"]
+    assert last["started_at"] is None or single["finished_at"] < last["started_at"]
+    assert engine.wait_finished(chain_id)["status"] == "succeeded"
+
+
 def test_exhausted_retries_go_dead_then_replay_succeeds(engine: Engine, flaky: FlakyServer) -> None:
     flaky.failures = 3
     engine.save(
