@@ -102,13 +102,13 @@ BEGIN
             SELECT CASE WHEN bool_or(s.node_id = '$output')
                         THEN jsonb_object_agg(s.node_id, s.output) -> '$output'
                         ELSE coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) END
-            FROM flowsync.steps s
-            CROSS JOIN LATERAL (  -- (a key lookup per step, whatever the statistics say)
-                SELECT n.is_leaf FROM flowsync.workflow_nodes n
-                WHERE n.workflow_id = e.workflow_id AND n.version = e.version
-                  AND n.node_idx = s.node_idx
-                OFFSET 0) n
-            WHERE s.execution_id = e.id AND s.status = 'succeeded' AND n.is_leaf) END,
+            FROM flowsync.workflow_nodes n  -- (the version's leaves: workflow_nodes_leaves_idx)
+            CROSS JOIN LATERAL (  -- (a key lookup per leaf, whatever the statistics say)
+                SELECT s.node_id, s.output FROM flowsync.steps s
+                WHERE s.execution_id = e.id AND s.node_idx = n.node_idx
+                  AND s.status = 'succeeded'
+                OFFSET 0) s
+            WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.is_leaf) END,
         error = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed > 0
                      THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
     FROM closed c

@@ -26,3 +26,10 @@ ALTER TABLE flowsync.executions SET (fillfactor = 30);
 -- flight) table anyway; the index cost every lease an index entry, and made every heartbeat's
 -- extension of a lease a non-HOT update.
 DROP INDEX flowsync.leases_expires_at_idx;
+
+-- An execution's output is its succeeded leaves' outputs: finishing it reads the version's
+-- leaves by this index and looks each one's step up by key, instead of reading every step
+-- of the execution. The table is written once per version, so the index costs the hot
+-- path nothing.
+CREATE INDEX workflow_nodes_leaves_idx ON flowsync.workflow_nodes (workflow_id, version, node_idx)
+    WHERE is_leaf;
