@@ -177,7 +177,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         raise CliError("--queues: name at least one queue")
     if args.concurrency < 1:
         raise CliError("--concurrency: must be at least 1")
-    if args.pipeline < 1:
+    if args.pipeline is not None and args.pipeline < 1:
         raise CliError("--pipeline: must be at least 1")
     config = WorkerConfig(
         queues=queues,
@@ -290,8 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--pipeline",
         type=int,
-        default=2,
-        help="claim/report round trips in flight at once (default 2)",
+        default=None,
+        help="claim/report round trips in flight at once (default: 2 while the worker is "
+        "alone on its queues, 1 when other workers share them)",
     )
     worker.add_argument("--actions", help="module or .py file of custom @action functions")
     worker.add_argument("--lease", type=float, default=30.0, help="lease seconds (default 30)")

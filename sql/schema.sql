@@ -112,6 +112,17 @@ CREATE TYPE flowsync.step_status AS ENUM (
 
 
 --
+-- Name: _announce_workers(text[]); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._announce_workers(p_queues text[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    SELECT pg_notify('flowsync_jobs', q || ' workers') FROM unnest(p_queues) AS q
+$$;
+
+
+--
 -- Name: _dispatch(flowsync.ready_steps, text, text[], integer, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -1328,7 +1339,8 @@ CREATE FUNCTION flowsync.register_worker(p_id text, p_hostname text, p_pid integ
     AS $$
     INSERT INTO flowsync.workers AS w (id, hostname, pid, queues, concurrency, started_at, last_seen_at)
     VALUES (p_id, p_hostname, p_pid, p_queues, p_concurrency, p_now, p_now)
-    ON CONFLICT (id) DO UPDATE SET last_seen_at = p_now, stopped_at = NULL
+    ON CONFLICT (id) DO UPDATE SET last_seen_at = p_now, stopped_at = NULL;
+    SELECT flowsync._announce_workers(p_queues);
 $$;
 
 
@@ -2189,7 +2201,8 @@ $$;
 CREATE FUNCTION flowsync.stop_worker(p_id text, p_now timestamp with time zone DEFAULT now()) RETURNS void
     LANGUAGE sql
     AS $$
-    UPDATE flowsync.workers w SET stopped_at = p_now, last_seen_at = p_now WHERE w.id = p_id
+    UPDATE flowsync.workers w SET stopped_at = p_now, last_seen_at = p_now WHERE w.id = p_id;
+    SELECT flowsync._announce_workers(w.queues) FROM flowsync.workers w WHERE w.id = p_id;
 $$;
 
 
@@ -2339,6 +2352,19 @@ BEGIN
             jsonb_build_object('enabled', p_enabled));
     RETURN true;
 END;
+$$;
+
+
+--
+-- Name: worker_peers(text, text[], integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync.worker_peers(p_worker text, p_queues text[], p_seen_within_ms integer, p_now timestamp with time zone DEFAULT now()) RETURNS integer
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT count(*)::integer FROM flowsync.workers w
+    WHERE w.id <> p_worker AND w.stopped_at IS NULL AND w.queues && p_queues
+      AND w.last_seen_at >= p_now - make_interval(secs => p_seen_within_ms / 1000.0)
 $$;
 
 

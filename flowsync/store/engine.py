@@ -141,5 +141,13 @@ async def register_worker(
     )
 
 
+async def worker_peers(db: Connection, worker: str, queues: list[str], seen_within_ms: int) -> int:
+    """Other live workers that share one of our queues."""
+    peers: int = await db.fetchval(
+        "SELECT flowsync.worker_peers($1, $2, $3)", worker, queues, seen_within_ms
+    )
+    return peers
+
+
 async def stop_worker(db: Connection, worker: str) -> None:
     await db.execute("SELECT flowsync.stop_worker($1)", worker)

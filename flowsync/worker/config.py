@@ -11,9 +11,12 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
     queues: tuple[str, ...] = ("default",)
     concurrency: int = 10
     """Steps run at once; also the most that claims in flight ask for together."""
-    pipeline: int = 2
-    """Claim/report round trips in flight at once. Two let the database work on one batch
-    while this process runs the other: with fast steps, throughput nearly doubles."""
+    pipeline: int | None = None
+    """Claim/report round trips in flight at once; None: two while this is the only worker
+    of its queues, one when others share them. Two let the database work on one batch while
+    this process runs the other (with fast steps, a lone worker's throughput nearly
+    doubles); with peers, theirs keep the database busy, and a second round trip would only
+    halve every batch."""
     lease_seconds: float = 30.0
     """A step whose worker stops heartbeating for this long is given to another worker."""
     grace_seconds: float = 30.0

@@ -9,7 +9,8 @@
                                   step tasks (≤ concurrency) ◀──────┘
     heartbeat task: extends our leases; cancels tasks whose lease we lost.
 
-Up to `pipeline` round trips are in flight at once, each holding at most concurrency/pipeline
+Up to `pipeline` round trips are in flight at once (by default two while this is the only
+worker of its queues, one when others share them), each holding at most concurrency/pipeline
 of the free slots, so the database works on one batch while this process runs another. Only the main
 loop starts them, so "which steps does this worker hold" is always known exactly: when a
 call's answer is lost (the connection dropped after the commit), the steps that answer
@@ -100,7 +101,9 @@ class Worker:
         self._wakes = 0  # counts wake-ups, so one arriving during a claim is not lost
         self._stopping = False
         self._grace_deadline = 0.0
-        self.listener = JobListener(dsn, config.queues, self._on_wake)
+        self._peers = 0  # other live workers of our queues (see _pipeline)
+        self._peers_changed = asyncio.Event()
+        self.listener = JobListener(dsn, config.queues, self._on_wake, self._peers_changed.set)
         self.steps_run = 0
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -151,6 +154,7 @@ class Worker:
         listener_stop = asyncio.Event()
         helpers = [
             asyncio.create_task(self.listener.run(listener_stop)),
+            asyncio.create_task(self._peer_counts()),
             asyncio.create_task(self._heartbeats()),
             asyncio.create_task(self._rescues()),
             asyncio.create_task(self._watch_stop(stop)),
@@ -190,7 +194,7 @@ class Worker:
             if self._reconcile and not self._calls:
                 await self._release_unknown()
                 continue
-            can_call = len(self._calls) < self.config.pipeline and not self._reconcile
+            can_call = len(self._calls) < self._pipeline and not self._reconcile
             # A report locks its executions until it commits: another report for one of them
             # would only wait its turn, so it waits here, and the loop claims new work (no
             # such lock) beside the report in flight instead.
@@ -250,7 +254,7 @@ class Worker:
     def _free_slots(self) -> int:
         """Slots the next claim may fill: not running a step, not promised to a call in
         flight, and at most an even share of the pipeline (so that calls overlap)."""
-        share = -(-self.config.concurrency // self.config.pipeline)
+        share = -(-self.config.concurrency // self._pipeline)
         free = self.config.concurrency - len(self._tasks) - self._reserved
         return max(0, min(share, free))
 
@@ -458,6 +462,36 @@ class Worker:
                     log.info("step.lease_lost", step_id=step_id, node=entry[0].node_id)
                     self._lost.add(step_id)
                     entry[1].cancel()
+
+    async def _peer_counts(self) -> None:
+        """Keep the count of peers current: at start, whenever a worker joins or leaves one
+        of our queues (they announce it), and every heartbeat interval (a worker that died
+        announced nothing; it counts until a lease's time has passed without a heartbeat)."""
+        while True:
+            self._peers_changed.clear()
+            try:
+                peers = await store.worker_peers(
+                    self._pool_(), self.id, self._queues, self.config.lease_ms
+                )
+            except (*TRANSIENT_ERRORS, asyncpg.PostgresError) as exc:  # type: ignore[misc]
+                log.warning("worker.peer_count_failed", error=describe(exc))
+            else:
+                if peers != self._peers:
+                    self._peers = peers
+                    log.info("worker.peers", peers=peers, pipeline=self._pipeline)
+                    self._activity.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._peers_changed.wait(), self.config.heartbeat_seconds)
+
+    @property
+    def _pipeline(self) -> int:
+        """Round trips in flight: as configured, else two for a lone worker (the database
+        works on one batch while this process runs the other) and one with peers (theirs keep
+        the database busy; a second round trip would only halve every batch: two worker
+        processes on two cores drained faster with one each)."""
+        if self.config.pipeline is not None:
+            return self.config.pipeline
+        return 2 if self._peers == 0 else 1
 
     async def _rescues(self) -> None:
         if self.config.rescue_seconds <= 0:

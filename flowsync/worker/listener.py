@@ -1,8 +1,9 @@
 """The worker's LISTEN connection: wakes the claim loop, and comes back after any disconnect.
 
-A notification is only a hint that work may be ready (see _notify_jobs); the claim loop also
-polls. After every reconnect the listener wakes the loop once, since notifications sent while
-it was away are lost.
+A notification is only a hint that work may be ready (see _notify_jobs), or that a worker
+joined or left one of our queues (_announce_workers); the claim loop also polls, and peers
+are counted again every heartbeat interval. After every reconnect the listener passes on
+both once, since notifications sent while it was away are lost.
 """
 
 from __future__ import annotations
@@ -27,16 +28,26 @@ WakeCallback = Callable[[float | None], None]
 
 
 class JobListener:
-    def __init__(self, dsn: str, queues: tuple[str, ...], on_wake: WakeCallback) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        queues: tuple[str, ...],
+        on_wake: WakeCallback,
+        on_workers: Callable[[], None] = lambda: None,
+    ) -> None:
         self._dsn = dsn
         self._queues = set(queues)
         self._on_wake = on_wake
+        self._on_workers = on_workers  # a worker joined or left one of our queues
         self.connected = asyncio.Event()
         self.reconnects = 0
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
         queue, _, run_at_ms = str(payload).partition(" ")
         if queue not in self._queues:
+            return
+        if run_at_ms == "workers":
+            self._on_workers()
             return
         try:
             run_at = int(run_at_ms) / 1000.0
@@ -59,6 +70,7 @@ class JobListener:
                 await conn.add_listener(CHANNEL, self._notified)
                 self.connected.set()
                 self._on_wake(None)
+                self._on_workers()
                 delay = 0.05
                 await self._watch(conn, lost, stop)
             except TRANSIENT_ERRORS as exc:

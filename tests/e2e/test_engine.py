@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import signal
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -325,6 +327,41 @@ def test_a_worker_running_a_chain_takes_new_work_as_it_arrives(engine: Engine) -
     last = engine.steps(chain_id)[f"s{length - 1}"]
     assert last["started_at"] is None or single["finished_at"] < last["started_at"]
     assert engine.wait_finished(chain_id)["status"] == "succeeded"
+
+
+def peer_counts(log: str) -> list[dict[str, Any]]:
+    """What a worker's log says of its peers, in order."""
+    events = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+    return [
+        {"peers": e["peers"], "pipeline": e["pipeline"]}
+        for e in events
+        if e.get("event") == "worker.peers"
+    ]
+
+
+def test_a_worker_keeps_one_round_trip_in_flight_while_others_share_its_queues(
+    engine: Engine,
+) -> None:
+    """Two round trips in flight let a lone worker's database work while it runs steps;
+    with peers, theirs keep the database busy, so each keeps one (and full batches). A
+    worker learns of peers joining and leaving as it happens."""
+    first = engine.worker("--concurrency", "4")
+    wait_for(lambda: "worker.started" in first.log(), 30, "the first worker to start")
+    second = engine.worker("--concurrency", "4", "--queues", "default,other")
+    wait_for(
+        lambda: {"peers": 1, "pipeline": 1} in peer_counts(first.log()),
+        30,
+        f"the first worker to count the second\n{engine.worker_logs()}",
+    )
+    second.signal(signal.SIGTERM)  # a clean stop says goodbye (one killed counts a lease on)
+    wait_for(
+        lambda: {"peers": 0, "pipeline": 2} in peer_counts(first.log()),
+        30,
+        f"the first worker to see the second leave\n{engine.worker_logs()}",
+    )
+    # Work still flows with the pipeline changing under it.
+    engine.save({"name": "single", "nodes": [{"id": "only", "type": "noop"}]})
+    assert engine.wait_finished(engine.start_now("single"))["status"] == "succeeded"
 
 
 def test_exhausted_retries_go_dead_then_replay_succeeds(engine: Engine, flaky: FlakyServer) -> None:
