@@ -1,0 +1,82 @@
+"""Migration 0007 drops the forms of _settle, _dispatch and report_steps whose types changed,
+so that the functions created after it are the only ones: a database at 0006 (with the
+functions of then, here stand-ins with their signatures) runs a chain after the upgrade."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from flowsync.migrate import migrate, sql_dir
+from tests.migrations.test_migrate import empty_dsn
+from tests.sql.conftest import Db, chain
+
+__all__ = ["empty_dsn"]
+
+# The 0006-era signatures (bodies do not matter: the upgrade must replace them).
+FUNCTIONS_AT_0006 = """
+CREATE FUNCTION flowsync._settle(p_terminal bigint[], p_now timestamptz) RETURNS bigint[]
+LANGUAGE sql AS 'SELECT p_terminal';
+CREATE FUNCTION flowsync._dispatch(
+    p_ready bigint[], p_worker text, p_queues text[], p_limit integer, p_lease_ms integer,
+    p_now timestamptz
+) RETURNS SETOF flowsync.step_claim LANGUAGE sql AS 'SELECT NULL::flowsync.step_claim LIMIT 0';
+CREATE FUNCTION flowsync.report_steps(
+    p_worker text, p_reports jsonb, p_queues text[] DEFAULT '{}', p_limit integer DEFAULT 0,
+    p_lease_ms integer DEFAULT 30000, p_now timestamptz DEFAULT now()
+) RETURNS SETOF flowsync.step_claim LANGUAGE sql AS 'SELECT NULL::flowsync.step_claim LIMIT 0';
+"""
+
+
+def test_an_upgraded_database_has_one_form_of_each_function_and_runs_a_chain(
+    empty_dsn: str, tmp_path: Path
+) -> None:
+    before = tmp_path / "sql"
+    shutil.copytree(sql_dir(), before)
+    for later in sorted((before / "migrations").glob("*.sql"))[6:]:  # 0007 and after
+        later.unlink()
+    shutil.rmtree(before / "functions")  # (today's functions need 0007)
+    (before / "functions").mkdir()
+    migrate(empty_dsn, directory=before)
+    with psycopg.connect(empty_dsn, autocommit=True) as conn:
+        conn.execute(FUNCTIONS_AT_0006)
+
+    migrate(empty_dsn)
+
+    with psycopg.connect(empty_dsn, autocommit=True, row_factory=dict_row) as conn:
+        forms = conn.execute(
+            "SELECT p.proname, count(*) AS n FROM pg_proc p "
+            "WHERE p.pronamespace = 'flowsync'::regnamespace "
+            "AND p.proname IN ('_settle', '_dispatch', 'report_steps') GROUP BY p.proname"
+        ).fetchall()
+        assert {r["proname"]: r["n"] for r in forms} == {
+            "_settle": 1,
+            "_dispatch": 1,
+            "report_steps": 1,
+        }
+        indexes = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'flowsync' "
+            "AND indexname IN ('leases_expires_at_idx', 'workflow_nodes_leaves_idx')"
+        ).fetchall()
+        assert [r["indexname"] for r in indexes] == ["workflow_nodes_leaves_idx"]
+
+        db = Db(conn)
+        db.save(chain("c2", 2))
+        execution_id = db.start("c2")
+        (claim,) = db.claim()
+        report = {
+            "step_id": claim["step_id"],
+            "token": str(claim["lease_token"]),
+            "kind": "succeeded",
+        }
+        rows = conn.execute(
+            "SELECT * FROM flowsync.report_steps('w1', %s, '{default}', 10, 30000)",
+            (Jsonb([report]),),
+        ).fetchall()
+        assert [(r["result"], r["node_id"]) for r in rows] == [("ok", None), ("claimed", "s1")]
+        assert db.succeed(rows[1]) == "ok"
+        assert db.execution(execution_id)["status"] == "succeeded"
