@@ -11,7 +11,7 @@ CREATE OR REPLACE FUNCTION flowsync._dispatch(
 ) RETURNS SETOF flowsync.step_claim
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_handoff     bigint[] := '{}';
+    v_handoff     bigint[];
     v_rest        bigint[];
     v_rest_queues text[];
 BEGIN
@@ -21,27 +21,18 @@ BEGIN
 
     -- The first p_limit in the worker's queues, by id, are handed to it; a NULL argument
     -- hands nothing off.
-    IF cardinality(p_ready.ids) = 1 THEN  -- (a chain's step: decided without a statement)
-        IF p_worker IS NOT NULL AND p_limit >= 1 AND p_ready.queues[1] = ANY (p_queues) THEN
-            v_handoff := p_ready.ids;
-        ELSE
-            v_rest := p_ready.ids;
-            v_rest_queues := p_ready.queues;
-        END IF;
-    ELSE
-        SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.handoff), '{}'),
-               array_agg(r.id) FILTER (WHERE NOT r.handoff),
-               array_agg(r.queue) FILTER (WHERE NOT r.handoff)
-        INTO v_handoff, v_rest, v_rest_queues
-        FROM (
-            SELECT q.id, q.queue,
-                   coalesce(p_worker IS NOT NULL AND q.queue = ANY (p_queues)
-                            AND row_number() OVER (PARTITION BY q.queue = ANY (p_queues)
-                                                   ORDER BY q.id) <= p_limit,
-                            false) AS handoff
-            FROM unnest(p_ready.ids, p_ready.queues) AS q(id, queue)
-        ) r;
-    END IF;
+    SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.handoff), '{}'),
+           array_agg(r.id) FILTER (WHERE NOT r.handoff),
+           array_agg(r.queue) FILTER (WHERE NOT r.handoff)
+    INTO v_handoff, v_rest, v_rest_queues
+    FROM (
+        SELECT q.id, q.queue,
+               coalesce(p_worker IS NOT NULL AND q.queue = ANY (p_queues)
+                        AND row_number() OVER (PARTITION BY q.queue = ANY (p_queues)
+                                               ORDER BY q.id) <= p_limit,
+                        false) AS handoff
+        FROM unnest(p_ready.ids, p_ready.queues) AS q(id, queue)
+    ) r;
 
     IF v_rest IS NOT NULL THEN
         INSERT INTO flowsync.jobs (step_id, queue, run_at)
