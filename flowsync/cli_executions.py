@@ -208,7 +208,7 @@ def cmd_dead_letters_replay(settings: Settings, args: argparse.Namespace) -> int
         replay = _with_connection(
             dsn, lambda conn: store.replay_dead_letter(conn, args.step_id, None)
         )
-    if replay.result in ("nothing_to_resume", "not_found"):
+    if replay.result == "not_found":
         raise CliError(f"step {args.step_id} is not a dead letter")
     if replay.result != "resumed":
         raise CliError(

@@ -1,7 +1,7 @@
 """Execution and step statuses, mirroring the SQL enums (a test keeps them equal).
 
-Python code takes status names, and the tuples and sets of them, from here instead of
-spelling the strings out (SQL keeps its own: the enums are the truth).
+Where Python lists or groups statuses (the CLI's rendering and filters, the API's filter
+schema), it takes them from here (SQL keeps its own: the enums are the truth).
 """
 
 from __future__ import annotations
@@ -31,17 +31,6 @@ class StepStatus(StrEnum):
 TERMINAL_EXECUTION = frozenset(
     {ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED}
 )
-TERMINAL_STEP = frozenset(
-    {
-        StepStatus.SUCCEEDED,
-        StepStatus.FAILED,
-        StepStatus.SKIPPED,
-        StepStatus.CANCELLED,
-        StepStatus.DEAD,
-    }
-)
-DEAD_LETTER = frozenset({StepStatus.FAILED, StepStatus.DEAD})
-
 # Plain strings, in the enum's order: for argparse choices and messages listing what is allowed.
 EXECUTION_STATUSES: tuple[str, ...] = tuple(status.value for status in ExecutionStatus)
 STEP_STATUSES: tuple[str, ...] = tuple(status.value for status in StepStatus)

@@ -72,7 +72,7 @@ class DeadLetterController(Controller):
             replay = await store.replay_dead_letter(request.app.state.pool, step_id, actor(request))
             if replay.result == "resumed" and replay.execution_id is not None:
                 return Replayed(replay.execution_id, step_id, "running")
-            if replay.result not in ("not_found", "nothing_to_resume"):
+            if replay.result != "not_found":
                 raise ApiProblem(409, "Conflict", not_replayable(step_id, replay))
         raise ApiProblem(404, "Not Found", f"step {step_id} is not a dead letter")
 

@@ -13,16 +13,14 @@ class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Steps run at once; also the most that claims in flight ask for together."""
     pipeline: int | None = None
     """Claim/report round trips in flight at once; None: two while this is the only worker
-    of its queues, one when others share them. Two let the database work on one batch while
-    this process runs the other (with fast steps, a lone worker's throughput nearly
-    doubles); with peers, theirs keep the database busy, and a second round trip would only
-    halve every batch."""
+    of its queues, one when others share them (why: Worker._pipeline)."""
     lease_seconds: float = 30.0
     """A step whose worker stops heartbeating for this long is given to another worker."""
     grace_seconds: float = 30.0
     """On SIGTERM, how long in-flight steps may take before they are handed back."""
     poll_seconds: float = 5.0
-    """The longest an idle worker sleeps without a notification (a safety net, not the path)."""
+    """The longest a worker goes without looking at the job table unless a notification
+    says to (a safety net, not the path)."""
     rescue_seconds: float = 5.0
     """How often this worker looks for expired leases (0: never; the scheduler does it too)."""
     db_command_timeout: float = DB_COMMAND_TIMEOUT_SECONDS

@@ -9,9 +9,9 @@
                                   step tasks (≤ concurrency) ◀──────┘
     heartbeat task: extends our leases; cancels tasks whose lease we lost.
 
-Up to `pipeline` round trips are in flight at once (by default two while this is the only
-worker of its queues, one when others share them), each holding at most concurrency/pipeline
-of the free slots, so the database works on one batch while this process runs another. Only the main
+Up to `pipeline` round trips are in flight at once (see _pipeline), each holding at most
+concurrency/pipeline of the free slots, so the database works on one batch while this process
+runs another. Only the main
 loop starts them, so "which steps does this worker hold" is always known exactly: when a
 call's answer is lost (the connection dropped after the commit), the steps that answer
 handed to us are released, once no other call is in flight, instead of waiting out their
@@ -330,9 +330,10 @@ class Worker:
             return
         if self._wakes == wakes_before:
             self._maybe_ready = False
-        # Busy, the next report looks for work anyway: asking when the next job falls due
-        # would cost a round trip per chain step, and wake-ups keep us informed. Unless the
-        # due time we knew was just spent: later ones may be known only to the database.
+        # Busy: asking when the next job falls due would cost a round trip per chain step,
+        # and wake-ups (new jobs, and the scheduler's for delayed ones falling due) and the
+        # poll keep us informed. Unless the due time we knew was just spent: later ones may
+        # be known only to the database.
         if not self._maybe_ready and (self._replan or not self._tasks):
             await self._plan_sleep()
 
@@ -365,6 +366,8 @@ class Worker:
                 log.info("step.report_rejected", step_id=outcome.step_id, result=outcome.result)
         if top_up:
             await self._after_claiming(limit, len(claims), wakes_before)
+        elif limit > 0 and len(claims) >= limit:
+            self._maybe_ready = True  # our hand-offs filled it: the rest went to the job table
 
     async def _reconciled(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from flowsync.worker.transient import TRANSIENT_ERRORS
+from flowsync.worker.transient import TRANSIENT_ERRORS, describe
 
 CHANNEL = "flowsync_jobs"
 HEALTH_CHECK_SECONDS = 2.0
@@ -74,7 +74,7 @@ class JobListener:
                 delay = 0.05
                 await self._watch(conn, lost, stop)
             except TRANSIENT_ERRORS as exc:
-                log.warning("listener.disconnected", error=f"{type(exc).__name__}: {exc}")
+                log.warning("listener.disconnected", error=describe(exc))
             finally:
                 self.connected.clear()
                 if conn is not None and not conn.is_closed():
