@@ -3,16 +3,13 @@ losing nothing a database at 0005 held."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import psycopg
 from psycopg.rows import dict_row
 
-from flowsync.migrate import migrate, sql_dir
-from tests.migrations.test_migrate import empty_dsn
-
-__all__ = ["empty_dsn"]
+from flowsync.migrate import migrate
+from tests.migrations.conftest import migrate_to
 
 AT_0005 = """
 INSERT INTO flowsync.workflows (id, name, latest_version) OVERRIDING SYSTEM VALUE
@@ -41,15 +38,9 @@ OVERRIDING SYSTEM VALUE VALUES
 
 
 def test_running_steps_keep_their_leases_and_dead_steps_stay_dead_letters(
-    empty_dsn: str, tmp_path: Path
+    empty_dsn: str, sql_copy: Path
 ) -> None:
-    before = tmp_path / "sql"
-    shutil.copytree(sql_dir(), before)
-    for later in sorted((before / "migrations").glob("*.sql"))[5:]:  # 0006 and after
-        later.unlink()
-    shutil.rmtree(before / "functions")  # (today's functions need 0006)
-    (before / "functions").mkdir()
-    migrate(empty_dsn, directory=before)
+    migrate_to(empty_dsn, 5, sql_copy)
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
         conn.execute(AT_0005)
 

@@ -4,18 +4,14 @@ functions of then, here stand-ins with their signatures) runs a chain after the 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
-from flowsync.migrate import migrate, sql_dir
-from tests.migrations.test_migrate import empty_dsn
+from flowsync.migrate import migrate
+from tests.migrations.conftest import migrate_to
 from tests.sql.conftest import Db, chain
-
-__all__ = ["empty_dsn"]
 
 # The 0006-era signatures (bodies do not matter: the upgrade must replace them).
 FUNCTIONS_AT_0006 = """
@@ -33,15 +29,9 @@ CREATE FUNCTION flowsync.report_steps(
 
 
 def test_an_upgraded_database_has_one_form_of_each_function_and_runs_a_chain(
-    empty_dsn: str, tmp_path: Path
+    empty_dsn: str, sql_copy: Path
 ) -> None:
-    before = tmp_path / "sql"
-    shutil.copytree(sql_dir(), before)
-    for later in sorted((before / "migrations").glob("*.sql"))[6:]:  # 0007 and after
-        later.unlink()
-    shutil.rmtree(before / "functions")  # (today's functions need 0007)
-    (before / "functions").mkdir()
-    migrate(empty_dsn, directory=before)
+    migrate_to(empty_dsn, 6, sql_copy)
     with psycopg.connect(empty_dsn, autocommit=True) as conn:
         conn.execute(FUNCTIONS_AT_0006)
 
@@ -73,10 +63,7 @@ def test_an_upgraded_database_has_one_form_of_each_function_and_runs_a_chain(
             "token": str(claim["lease_token"]),
             "kind": "succeeded",
         }
-        rows = conn.execute(
-            "SELECT * FROM flowsync.report_steps('w1', %s, '{default}', 10, 30000)",
-            (Jsonb([report]),),
-        ).fetchall()
+        rows = db.report([report], limit=10)
         assert [(r["result"], r["node_id"]) for r in rows] == [("ok", None), ("claimed", "s1")]
         assert db.succeed(rows[1]) == "ok"
         assert db.execution(execution_id)["status"] == "succeeded"

@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from flowsync.migrate import MigrationError, load_migrations, migrate, sql_dir
-from tests.pg import ServerForTests
-
-
-@pytest.fixture
-def empty_dsn(pg_server: ServerForTests) -> Iterator[str]:
-    name = pg_server.create_database(template=None)
-    try:
-        yield pg_server.dsn_for(name)
-    finally:
-        pg_server.drop_database(name)
-
-
-@pytest.fixture
-def sql_copy(tmp_path: Path) -> Path:
-    """A private copy of sql/ that a test may change."""
-    target = tmp_path / "sql"
-    shutil.copytree(sql_dir(), target)
-    return target
 
 
 def applied_versions(dsn: str) -> list[tuple[int, str]]:
