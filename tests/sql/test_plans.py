@@ -16,9 +16,9 @@ from tests.sql.conftest import T0, Db, chain
 
 WIDTH = 600
 BATCH = 100
-MAX_BUFFERS_PER_STEP = 100  # key-driven: 25-55; reading the version's nodes: 150-175
+MAX_BUFFERS_PER_STEP = 100  # key-driven: 20-45; reading the version's nodes: 150-175
 FILLER_STEPS = 1500  # where the old plans' scans of steps cost most
-MAX_BUFFERS_PER_CHAIN_REPORT = 120  # key-driven: 87; scanning steps: 170-210
+MAX_BUFFERS_PER_CHAIN_REPORT = 120  # key-driven: 74; scanning steps: 170-210
 
 
 def _buffers(db: Db, sql: str, params: tuple[Any, ...]) -> int:
