@@ -147,4 +147,5 @@ async def update_trigger(
             next_fire_at=first_tick(checked, datetime.now(UTC)) if restart else None,
             actor=actor,
         )
-        return await trigger_store.get_trigger(conn, trigger_id) if updated else None
+        assert updated  # (the row is ours, locked since it was read)
+        return await trigger_store.get_trigger(conn, trigger_id)
