@@ -42,6 +42,7 @@ from flowsync.log import get_logger
 from flowsync.store import engine as store
 from flowsync.store.engine import StepClaim
 from flowsync.worker.config import WorkerConfig
+from flowsync.worker.held import HeldConnections
 from flowsync.worker.listener import JobListener
 from flowsync.worker.runner import run_step
 from flowsync.worker.transient import TRANSIENT_ERRORS, describe, retry_transient
@@ -81,6 +82,7 @@ class Worker:
         self._resources = resources
         self._queues = list(config.queues)
         self._pool: asyncpg.Pool[Any] | None = None
+        self._held: HeldConnections | None = None  # for the claim/report calls
         self._tasks: dict[int, tuple[StepClaim, asyncio.Task[None]]] = {}
         self._reports: dict[int, msgspec.Raw] = {}  # by step id
         self._report_executions: set[UUID] = set()  # the executions of self._reports
@@ -122,6 +124,7 @@ class Worker:
             ),
             give_up=stop.is_set,
         )
+        self._held = HeldConnections(self._pool)
         http: httpx.AsyncClient | None = None  # ours to close, when we made it
         resources = self._resources
         if resources is None:
@@ -168,6 +171,7 @@ class Worker:
             for task in leftovers:
                 task.cancel()
             await asyncio.gather(*leftovers, return_exceptions=True)
+            await self._held.release()
             try:
                 await asyncio.wait_for(store.stop_worker(pool, self.id), 5)
             except (*TRANSIENT_ERRORS, asyncpg.PostgresError):  # type: ignore[misc]
@@ -286,22 +290,24 @@ class Worker:
         claims = await self._reconciled(
             "claim_steps",
             functools.partial(
-                store.claim_steps,
-                self._pool_(),
-                self.id,
-                self._queues,
-                limit,
-                self.config.lease_ms,
+                self._held_().run,
+                functools.partial(
+                    store.claim_steps,
+                    worker=self.id,
+                    queues=self._queues,
+                    limit=limit,
+                    lease_ms=self.config.lease_ms,
+                ),
             ),
             resources,
         )
         await self._after_claiming(limit, len(claims), wakes_before)
 
     async def _wait(self, seconds: float | None) -> None:
+        # (asyncio.timeout, not wait_for: that runs the wait as a task of its own)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                self._activity.wait(), None if seconds is None else max(seconds, 0)
-            )
+            async with asyncio.timeout(None if seconds is None else max(seconds, 0)):
+                await self._activity.wait()
 
     async def _plan_sleep(self) -> None:
         """Nothing more is ready: learn when the next job falls due. Only ever brings the
@@ -350,14 +356,16 @@ class Worker:
         outcomes, claims = await self._reconciled(
             "report_steps",
             functools.partial(
-                store.report_steps,
-                self._pool_(),
-                self.id,
-                batch,
-                self._queues,
-                limit,
-                self.config.lease_ms,
-                top_up,
+                self._held_().run,
+                functools.partial(
+                    store.report_steps,
+                    worker=self.id,
+                    reports=batch,
+                    queues=self._queues,
+                    limit=limit,
+                    lease_ms=self.config.lease_ms,
+                    top_up=top_up,
+                ),
             ),
             resources,
         )
@@ -514,6 +522,10 @@ class Worker:
     def _pool_(self) -> asyncpg.Pool[Any]:
         assert self._pool is not None
         return self._pool
+
+    def _held_(self) -> HeldConnections:
+        assert self._held is not None
+        return self._held
 
     async def _db(
         self,

@@ -1,0 +1,71 @@
+"""The worker's held connections: one backend reused call after call, and a broken one
+given back to the pool (which replaces it) instead of being tried again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+from asyncpg.pool import PoolConnectionProxy
+
+from flowsync import db
+from flowsync.worker.held import HeldConnections
+
+
+async def backend_pid(conn: PoolConnectionProxy[Any]) -> int:
+    pid: int = await conn.fetchval("SELECT pg_backend_pid()")
+    return pid
+
+
+def test_calls_reuse_one_backend_and_a_broken_one_is_replaced(database_dsn: str) -> None:
+    async def scenario() -> tuple[list[int], int, int]:
+        pool = await db.create_pool(database_dsn, min_size=1, max_size=3)
+        held = HeldConnections(pool)
+        try:
+            pids = [await held.run(backend_pid) for _ in range(5)]
+            killer = await asyncpg.connect(database_dsn)
+            try:
+                await killer.execute("SELECT pg_terminate_backend($1)", pids[0])
+            finally:
+                await killer.close()
+            with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
+                await held.run(backend_pid)
+            after = await held.run(backend_pid)
+            again = await held.run(backend_pid)
+            return pids, after, again
+        finally:
+            await held.release()
+            await asyncio.wait_for(pool.close(), 10)  # (hangs if a connection was kept)
+
+    pids, after, again = asyncio.run(scenario())
+    assert len(set(pids)) == 1, f"each call took another backend: {pids}"
+    assert after != pids[0], "the terminated connection was used again"
+    assert again == after, "the new connection is not held either"
+
+
+def test_concurrent_calls_hold_one_connection_each(database_dsn: str) -> None:
+    async def scenario() -> list[int]:
+        pool = await db.create_pool(database_dsn, min_size=1, max_size=3)
+        held = HeldConnections(pool)
+        gate = asyncio.Event()
+
+        async def slow(conn: PoolConnectionProxy[Any]) -> int:
+            await gate.wait()
+            return await backend_pid(conn)
+
+        try:
+            calls = [asyncio.create_task(held.run(slow)) for _ in range(2)]
+            await asyncio.sleep(0)
+            gate.set()
+            pids = list(await asyncio.gather(*calls))
+            pids += [await held.run(backend_pid) for _ in range(4)]
+            return pids
+        finally:
+            await held.release()
+            await asyncio.wait_for(pool.close(), 10)
+
+    pids = asyncio.run(scenario())
+    assert len(set(pids[:2])) == 2, f"two calls in flight shared a connection: {pids}"
+    assert set(pids[2:]) <= set(pids[:2]), f"later calls left the held pair: {pids}"
