@@ -299,11 +299,14 @@ class StepContext:
             raise PermanentError(f"{where}{exc.message}") from None
 
 
+_NODE_TYPE_OF = {config_type: name for name, config_type in CONFIG_TYPES.items()}
+
+
 def load_config(ctx: StepContext, kind: type[_Config]) -> _Config:
     """The step's config as its typed struct. Definitions are validated when written, so a
     bad config here means a definition bypassed validation: not worth retrying."""
     # By the struct, not ctx.node_type: a built-in may also be registered under a custom name.
-    node_type = next(name for name, config_type in CONFIG_TYPES.items() if config_type is kind)
+    node_type = _NODE_TYPE_OF[kind]
     try:
         config = decode_config(node_type, ctx.config)
     except (msgspec.ValidationError, ValueError) as exc:
