@@ -10,13 +10,26 @@ from asyncpg.pool import PoolConnectionProxy
 
 T = TypeVar("T")
 
+# The connection is gone or unusable. Other failures leave it fit for the next call: a
+# deadlock, or a timeout (asyncpg cancels the statement, and the pool's release waits for it).
+_BROKEN = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+
 
 class HeldConnections:
     """Taking a connection from the pool for each call and giving it back cost a chain step
     about a tenth of the worker's CPU (the release runs as a task of its own, and arms and
     disarms an idle timer). The worker makes these calls back to back, so it keeps a
     connection for each call that may be in flight. A call that fails gives its
-    connection back to the pool, which replaces it if it is broken."""
+    connection back to the pool; one that lost its connection closes it first, and the pool
+    opens a new one for the next."""
 
     def __init__(self, pool: asyncpg.Pool[Any]) -> None:
         self._pool = pool
@@ -26,8 +39,12 @@ class HeldConnections:
         conn = self._idle.pop() if self._idle else await self._pool.acquire()
         try:
             result = await call(conn)
-        except BaseException:
-            await self._pool.release(conn)
+        except BaseException as exc:
+            if isinstance(exc, _BROKEN) and not isinstance(exc, TimeoutError):  # (an OSError)
+                # (a terminated backend's last message can arrive before its socket closes,
+                # leaving the connection open but mid-protocol)
+                conn.terminate()
+            await self._pool.release(conn)  # (after a timeout: once the cancel is through)
             raise
         self._idle.append(conn)
         return result

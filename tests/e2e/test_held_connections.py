@@ -1,5 +1,5 @@
 """The worker's held connections: one backend reused call after call, and a broken one
-given back to the pool (which replaces it) instead of being tried again."""
+closed (the pool opens a new one) instead of being tried again."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from flowsync import db
 from flowsync.worker.held import HeldConnections
+from flowsync.worker.transient import TRANSIENT_ERRORS
 
 
 async def backend_pid(conn: PoolConnectionProxy[Any]) -> int:
@@ -30,7 +31,7 @@ def test_calls_reuse_one_backend_and_a_broken_one_is_replaced(database_dsn: str)
                 await killer.execute("SELECT pg_terminate_backend($1)", pids[0])
             finally:
                 await killer.close()
-            with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError)):
+            with pytest.raises(TRANSIENT_ERRORS):  # (the worker retries these)
                 await held.run(backend_pid)
             after = await held.run(backend_pid)
             again = await held.run(backend_pid)
@@ -69,3 +70,26 @@ def test_concurrent_calls_hold_one_connection_each(database_dsn: str) -> None:
     pids = asyncio.run(scenario())
     assert len(set(pids[:2])) == 2, f"two calls in flight shared a connection: {pids}"
     assert set(pids[2:]) <= set(pids[:2]), f"later calls left the held pair: {pids}"
+
+
+def test_a_timed_out_call_keeps_its_connection(database_dsn: str) -> None:
+    """asyncpg cancels a statement that ran past the command timeout; the connection stays fit
+    (closing it would leave its backend running the statement)."""
+
+    async def sleepy(conn: PoolConnectionProxy[Any]) -> None:
+        await conn.execute("SELECT pg_sleep(5)")
+
+    async def scenario() -> tuple[int, int]:
+        pool = await db.create_pool(database_dsn, min_size=1, max_size=3, command_timeout=0.2)
+        held = HeldConnections(pool)
+        try:
+            before = await held.run(backend_pid)
+            with pytest.raises(TimeoutError):
+                await held.run(sleepy)
+            return before, await held.run(backend_pid)
+        finally:
+            await held.release()
+            await asyncio.wait_for(pool.close(), 10)
+
+    before, after = asyncio.run(scenario())
+    assert after == before, "the connection was closed after a timeout"
