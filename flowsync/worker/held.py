@@ -8,19 +8,9 @@ from typing import Any, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-T = TypeVar("T")
+from flowsync.worker.transient import connection_lost
 
-# The connection is gone or unusable. Other failures leave it fit for the next call: a
-# deadlock, or a timeout (asyncpg cancels the statement, and the pool's release waits for it).
-_BROKEN = (
-    OSError,
-    asyncpg.InterfaceError,
-    asyncpg.InternalClientError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,
-)
+T = TypeVar("T")
 
 
 class HeldConnections:
@@ -40,7 +30,7 @@ class HeldConnections:
         try:
             result = await call(conn)
         except BaseException as exc:
-            if isinstance(exc, _BROKEN) and not isinstance(exc, TimeoutError):  # (an OSError)
+            if connection_lost(exc):
                 # (a terminated backend's last message can arrive before its socket closes,
                 # leaving the connection open but mid-protocol)
                 conn.terminate()

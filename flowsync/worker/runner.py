@@ -68,7 +68,7 @@ def _unreportable(claim: StepClaim, why: str) -> msgspec.Raw:
     error = PermanentError(f"the step's report cannot be stored: {why}")
     report = {
         "step_id": claim.step_id,
-        "token": str(claim.lease_token),
+        "token": claim.lease_token,
         "kind": "failed",
         "error": error.to_dict(),
         "retryable": False,

@@ -12,14 +12,9 @@ import structlog
 T = TypeVar("T")
 log = structlog.stdlib.get_logger("flowsync.worker")
 
-# A call that failed with one of these may or may not have taken effect (the server may
-# have committed before the answer was lost): a retry must be safe, and a worker reconciles
-# what it holds after one (Worker._reconciled).
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    # Also the pool's command timeout: asyncpg raises asyncio.TimeoutError, which is
-    # TimeoutError, after asking the server to cancel the statement, which may be too late.
-    TimeoutError,
+# The connection is gone or unusable: the next call needs another one.
+CONNECTION_LOST: tuple[type[BaseException], ...] = (
+    OSError,  # (TimeoutError is one too: see connection_lost)
     asyncpg.InterfaceError,
     # Raised when a pooled connection is terminated in the middle of an operation
     # ("cannot switch to state ..."; asyncpg issue #784): the connection is gone, not us.
@@ -28,10 +23,26 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
     asyncpg.CrashShutdownError,
+)
+
+# A call that failed with one of these may or may not have taken effect (the server may
+# have committed before the answer was lost): a retry must be safe, and a worker reconciles
+# what it holds after one (Worker._reconciled).
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    *CONNECTION_LOST,
+    # Also the pool's command timeout: asyncpg raises asyncio.TimeoutError, which is
+    # TimeoutError, after asking the server to cancel the statement, which may be too late.
+    TimeoutError,
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
     asyncpg.TooManyConnectionsError,
 )
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether the call's connection is gone. Not after a command timeout: asyncpg cancels the
+    statement and the connection stays fit (a deadlock or the like leaves it fit too)."""
+    return isinstance(exc, CONNECTION_LOST) and not isinstance(exc, TimeoutError)
 
 
 def describe(exc: BaseException) -> str:
