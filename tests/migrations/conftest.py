@@ -6,6 +6,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from flowsync.migrate import load_migrations, migrate, sql_dir
@@ -38,3 +39,12 @@ def migrate_to(dsn: str, version: int, sql_copy: Path) -> None:
     shutil.rmtree(sql_copy / "functions")
     (sql_copy / "functions").mkdir()
     migrate(dsn, directory=sql_copy)
+
+
+def upgrade_from(dsn: str, version: int, sql_copy: Path, state: str) -> None:
+    """A database of migration `version` holding `state` (SQL run at that version), upgraded
+    to today's schema and functions."""
+    migrate_to(dsn, version, sql_copy)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(state.encode())
+    migrate(dsn)

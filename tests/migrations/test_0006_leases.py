@@ -8,8 +8,7 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from flowsync.migrate import migrate
-from tests.migrations.conftest import migrate_to
+from tests.migrations.conftest import upgrade_from
 
 AT_0005 = """
 INSERT INTO flowsync.workflows (id, name, latest_version) OVERRIDING SYSTEM VALUE
@@ -40,11 +39,7 @@ OVERRIDING SYSTEM VALUE VALUES
 def test_running_steps_keep_their_leases_and_dead_steps_stay_dead_letters(
     empty_dsn: str, sql_copy: Path
 ) -> None:
-    migrate_to(empty_dsn, 5, sql_copy)
-    with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        conn.execute(AT_0005)
-
-    migrate(empty_dsn)
+    upgrade_from(empty_dsn, 5, sql_copy, AT_0005)
 
     with psycopg.connect(empty_dsn, autocommit=True, row_factory=dict_row) as conn:
         leases = conn.execute(

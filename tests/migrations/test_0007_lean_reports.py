@@ -9,8 +9,7 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from flowsync.migrate import migrate
-from tests.migrations.conftest import migrate_to
+from tests.migrations.conftest import upgrade_from
 from tests.sql.conftest import Db, chain
 
 # The 0006-era signatures (bodies do not matter: the upgrade must replace them).
@@ -31,11 +30,7 @@ CREATE FUNCTION flowsync.report_steps(
 def test_an_upgraded_database_has_one_form_of_each_function_and_runs_a_chain(
     empty_dsn: str, sql_copy: Path
 ) -> None:
-    migrate_to(empty_dsn, 6, sql_copy)
-    with psycopg.connect(empty_dsn, autocommit=True) as conn:
-        conn.execute(FUNCTIONS_AT_0006)
-
-    migrate(empty_dsn)
+    upgrade_from(empty_dsn, 6, sql_copy, FUNCTIONS_AT_0006)
 
     with psycopg.connect(empty_dsn, autocommit=True, row_factory=dict_row) as conn:
         forms = conn.execute(
