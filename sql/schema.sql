@@ -123,52 +123,6 @@ $$;
 
 
 --
--- Name: _dispatch(flowsync.ready_steps, text, text[], integer, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
---
-
-CREATE FUNCTION flowsync._dispatch(p_ready flowsync.ready_steps, p_worker text, p_queues text[], p_limit integer, p_lease_ms integer, p_now timestamp with time zone) RETURNS SETOF flowsync.step_claim
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    v_handoff     bigint[];
-    v_rest        bigint[];
-    v_rest_queues text[];
-BEGIN
-    IF coalesce(cardinality(p_ready.ids), 0) = 0 THEN
-        RETURN;
-    END IF;
-
-    -- The first p_limit in the worker's queues, by id, are handed to it; a NULL argument
-    -- hands nothing off.
-    SELECT coalesce(array_agg(r.id ORDER BY r.id) FILTER (WHERE r.handoff), '{}'),
-           array_agg(r.id) FILTER (WHERE NOT r.handoff),
-           array_agg(r.queue) FILTER (WHERE NOT r.handoff)
-    INTO v_handoff, v_rest, v_rest_queues
-    FROM (
-        SELECT q.id, q.queue,
-               coalesce(p_worker IS NOT NULL AND q.queue = ANY (p_queues)
-                        AND row_number() OVER (PARTITION BY q.queue = ANY (p_queues)
-                                               ORDER BY q.id) <= p_limit,
-                        false) AS handoff
-        FROM unnest(p_ready.ids, p_ready.queues) AS q(id, queue)
-    ) r;
-
-    IF v_rest IS NOT NULL THEN
-        INSERT INTO flowsync.jobs (step_id, queue, run_at)
-        SELECT j.step_id, j.queue, p_now FROM unnest(v_rest, v_rest_queues) AS j(step_id, queue);
-        -- Wake workers: once per queue (these are all due now).
-        PERFORM flowsync._wake_workers(q.queue, p_now)
-        FROM (SELECT DISTINCT unnest(v_rest_queues) AS queue) q;
-    END IF;
-
-    IF cardinality(v_handoff) > 0 THEN
-        RETURN QUERY SELECT * FROM flowsync._lease_steps(v_handoff, p_worker, p_lease_ms, p_now);
-    END IF;
-END;
-$$;
-
-
---
 -- Name: _edge_counts(bigint[]); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -182,7 +136,7 @@ CREATE FUNCTION flowsync._edge_counts(p_upstream bigint[]) RETURNS TABLE(executi
            count(*) FILTER (WHERE u.status = 'skipped'
                               OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
                                   AND e.when_value IS DISTINCT FROM u.outcome))::int
-    -- Key lookups in this order, whatever the statistics say (see _lease_steps): a planner
+    -- Key lookups in this order, whatever the statistics say (see _step_claims): a planner
     -- left to itself may read every edge of the version for every upstream step.
     FROM unnest(p_upstream) AS f(id)
     CROSS JOIN LATERAL (SELECT * FROM flowsync.steps u WHERE u.id = f.id OFFSET 0) u
@@ -194,6 +148,25 @@ CREATE FUNCTION flowsync._edge_counts(p_upstream bigint[]) RETURNS TABLE(executi
         WHERE e.workflow_id = x.workflow_id AND e.version = x.version AND e.from_idx = u.node_idx
         OFFSET 0) e
     GROUP BY u.execution_id, e.to_idx
+$$;
+
+
+--
+-- Name: _enqueue(flowsync.ready_steps, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._enqueue(p_ready flowsync.ready_steps, p_now timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF coalesce(cardinality(p_ready.ids), 0) = 0 THEN
+        RETURN;
+    END IF;
+    INSERT INTO flowsync.jobs (step_id, queue, run_at)
+    SELECT j.step_id, j.queue, p_now FROM unnest(p_ready.ids, p_ready.queues) AS j(step_id, queue);
+    PERFORM flowsync._wake_workers(q.queue, p_now)
+    FROM (SELECT DISTINCT unnest(p_ready.queues) AS queue) q;
+END;
 $$;
 
 
@@ -363,61 +336,6 @@ $$;
 
 
 --
--- Name: _lease_steps(bigint[], text, integer, timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
---
-
-CREATE FUNCTION flowsync._lease_steps(p_step_ids bigint[], p_worker text, p_lease_ms integer, p_now timestamp with time zone) RETURNS SETOF flowsync.step_claim
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF coalesce(cardinality(p_step_ids), 0) = 0 THEN
-        RETURN;
-    END IF;
-
-    RETURN QUERY
-    WITH leased AS (
-        UPDATE flowsync.steps s
-        SET status = 'running',
-            attempt = s.attempt + 1,
-            lease_token = gen_random_uuid(),
-            worker_id = p_worker,
-            started_at = p_now
-        WHERE s.id = ANY (p_step_ids) AND s.status = 'queued'
-        RETURNING s.id, s.execution_id, s.node_idx, s.node_id, s.attempt, s.lease_token, s.state
-    ), held AS (
-        INSERT INTO flowsync.leases (step_id, worker_id, expires_at)
-        SELECT l.id, p_worker, p_now + make_interval(secs => p_lease_ms / 1000.0) FROM leased l
-    )
-    SELECT 'claimed'::text, s.id, s.execution_id, w.name, e.version, s.node_id, n.type, n.config,
-           s.attempt, n.max_attempts, s.lease_token, n.timeout_ms, e.input,
-           CASE WHEN cardinality(n.context_nodes) = 0 THEN '{}'::jsonb ELSE (
-               SELECT coalesce(jsonb_object_agg(u.node_id, jsonb_build_object('output', u.output)),
-                               '{}'::jsonb)
-               FROM unnest(n.context_nodes) AS c(node_idx)
-               CROSS JOIN LATERAL (
-                   SELECT x.node_id, x.output FROM flowsync.steps x
-                   WHERE x.execution_id = s.execution_id AND x.node_idx = c.node_idx
-                     AND x.status = 'succeeded'
-                   OFFSET 0  -- one unique-key lookup per node, whatever the statistics say
-               ) u) END,
-           s.state
-    -- Each row by its key, in this order, whatever the statistics say: a LATERAL subquery
-    -- with OFFSET 0 is one index lookup per outer row that the planner cannot reorder.
-    FROM leased s
-    CROSS JOIN LATERAL (
-        SELECT * FROM flowsync.executions e WHERE e.id = s.execution_id OFFSET 0) e
-    CROSS JOIN LATERAL (
-        SELECT w.name FROM flowsync.workflows w WHERE w.id = e.workflow_id OFFSET 0) w
-    CROSS JOIN LATERAL (
-        SELECT * FROM flowsync.workflow_nodes n
-        WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
-        OFFSET 0) n
-    ORDER BY s.id;
-END;
-$$;
-
-
---
 -- Name: _notify_jobs(bigint[]); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
@@ -531,118 +449,179 @@ $$;
 
 
 --
--- Name: _settle(bigint[], timestamp with time zone); Type: FUNCTION; Schema: flowsync; Owner: -
+-- Name: _settle(bigint[], timestamp with time zone, text, text[], integer, integer); Type: FUNCTION; Schema: flowsync; Owner: -
 --
 
-CREATE FUNCTION flowsync._settle(p_terminal bigint[], p_now timestamp with time zone) RETURNS flowsync.ready_steps
+CREATE FUNCTION flowsync._settle(p_terminal bigint[], p_now timestamp with time zone, p_worker text DEFAULT NULL::text, p_queues text[] DEFAULT '{}'::text[], p_limit integer DEFAULT 0, p_lease_ms integer DEFAULT 0) RETURNS SETOF flowsync.step_claim
     LANGUAGE plpgsql
     AS $_$
 DECLARE
     v_frontier   bigint[] := p_terminal;
-    v_closed     bigint[] := p_terminal;
-    v_ready      bigint[] := '{}';
+    v_room       integer := CASE WHEN p_worker IS NULL THEN 0 ELSE greatest(p_limit, 0) END;
+    v_leased     bigint[] := '{}';
+    v_queued     bigint[] := '{}';
     v_queues     text[] := '{}';
-    v_new_ready  bigint[];
+    v_new_leased bigint[];
+    v_new_queued bigint[];
     v_new_queues text[];
-    v_skipped    bigint[];
 BEGIN
-    IF coalesce(cardinality(p_terminal), 0) = 0 THEN
-        RETURN ROW(v_ready, v_queues);
-    END IF;
-
     WHILE coalesce(cardinality(v_frontier), 0) > 0 LOOP
-        -- Add the frontier's edges to their dependents' counters and decide each dependent
-        -- by its join rule, in one write: pending -> queued (run), skipped, or still pending.
+        -- In one statement: add the frontier's edges to their dependents' counters and decide
+        -- each dependent by its join rule (pending -> running under a lease for p_worker,
+        -- queued, skipped, or still pending), and count the frontier as closed in its
+        -- execution, which finishes when no open step is left: succeeded, or failed when a
+        -- step failed for good (failed/dead and not continue_on_failure). (The statement's
+        -- parts read the rows as they were before it; none reads a row another one writes.)
         WITH decided AS (
             UPDATE flowsync.steps d
             SET deps_succeeded = p.succeeded, deps_failed = p.failed, deps_skipped = p.skipped,
-                status = CASE p.decision WHEN 'run' THEN 'queued'::flowsync.step_status
-                                         WHEN 'skip' THEN 'skipped'::flowsync.step_status
-                                         ELSE d.status END,
+                status = CASE WHEN p.lease THEN 'running'::flowsync.step_status
+                              WHEN p.decision = 'run' THEN 'queued'::flowsync.step_status
+                              WHEN p.decision = 'skip' THEN 'skipped'::flowsync.step_status
+                              ELSE d.status END,
                 queued_at = CASE WHEN p.decision = 'run' THEN p_now ELSE d.queued_at END,
                 run_at = CASE WHEN p.decision = 'run' THEN p_now ELSE d.run_at END,
-                finished_at = CASE WHEN p.decision = 'skip' THEN p_now ELSE d.finished_at END
+                finished_at = CASE WHEN p.decision = 'skip' THEN p_now ELSE d.finished_at END,
+                attempt = CASE WHEN p.lease THEN d.attempt + 1 ELSE d.attempt END,
+                lease_token = CASE WHEN p.lease THEN gen_random_uuid() ELSE d.lease_token END,
+                worker_id = CASE WHEN p.lease THEN p_worker ELSE d.worker_id END,
+                started_at = CASE WHEN p.lease THEN p_now ELSE d.started_at END
             FROM (
-                SELECT t.id, t.succeeded, t.failed, t.skipped, n.queue,
-                       flowsync._join_decision(n.join_rule, n.upstream_count, t.succeeded,
-                                               t.failed, t.skipped) AS decision
-                FROM flowsync._edge_counts(v_frontier) c
-                -- (key lookups in this order, whatever the statistics say: see _lease_steps;
-                -- the caller holds the execution's lock, so the counters read here are
-                -- the ones this statement updates)
-                CROSS JOIN LATERAL (
-                    SELECT t.id, t.deps_succeeded + c.ok AS succeeded,
-                           t.deps_failed + c.failed AS failed,
-                           t.deps_skipped + c.skipped AS skipped
-                    FROM flowsync.steps t
-                    WHERE t.execution_id = c.execution_id AND t.node_idx = c.to_idx
-                      AND t.status = 'pending'
-                    OFFSET 0) t
-                CROSS JOIN LATERAL (
-                    SELECT x.workflow_id, x.version FROM flowsync.executions x
-                    WHERE x.id = c.execution_id OFFSET 0) x
-                CROSS JOIN LATERAL (
-                    SELECT n.join_rule, n.upstream_count, n.queue FROM flowsync.workflow_nodes n
-                    WHERE n.workflow_id = x.workflow_id AND n.version = x.version
-                      AND n.node_idx = c.to_idx
-                    OFFSET 0) n
+                SELECT p.*,
+                       p.decision = 'run' AND p.queue = ANY (p_queues)
+                       AND row_number() OVER (PARTITION BY p.decision = 'run'
+                                                           AND p.queue = ANY (p_queues)
+                                              ORDER BY p.id) <= v_room AS lease
+                FROM (
+                    SELECT t.id, t.succeeded, t.failed, t.skipped, n.queue,
+                           flowsync._join_decision(n.join_rule, n.upstream_count, t.succeeded,
+                                                   t.failed, t.skipped) AS decision
+                    FROM flowsync._edge_counts(v_frontier) c
+                    -- (key lookups in this order, whatever the statistics say: see
+                    -- _step_claims; the caller holds the execution's lock, so the counters
+                    -- read here are the ones this statement updates)
+                    CROSS JOIN LATERAL (
+                        SELECT t.id, t.deps_succeeded + c.ok AS succeeded,
+                               t.deps_failed + c.failed AS failed,
+                               t.deps_skipped + c.skipped AS skipped
+                        FROM flowsync.steps t
+                        WHERE t.execution_id = c.execution_id AND t.node_idx = c.to_idx
+                          AND t.status = 'pending'
+                        OFFSET 0) t
+                    CROSS JOIN LATERAL (
+                        SELECT x.workflow_id, x.version FROM flowsync.executions x
+                        WHERE x.id = c.execution_id OFFSET 0) x
+                    CROSS JOIN LATERAL (
+                        SELECT n.join_rule, n.upstream_count, n.queue
+                        FROM flowsync.workflow_nodes n
+                        WHERE n.workflow_id = x.workflow_id AND n.version = x.version
+                          AND n.node_idx = c.to_idx
+                        OFFSET 0) n
+                ) p
             ) p
             WHERE d.id = p.id
             RETURNING d.id, d.status, p.queue
+        ), held AS (
+            INSERT INTO flowsync.leases (step_id, worker_id, expires_at)
+            SELECT d.id, p_worker, p_now + make_interval(secs => p_lease_ms / 1000.0)
+            FROM decided d WHERE d.status = 'running'
+        ), closed AS (
+            UPDATE flowsync.executions e
+            SET steps_open = e.steps_open - c.closed,
+                steps_failed = e.steps_failed + c.failed,
+                status = CASE WHEN e.steps_open > c.closed THEN e.status
+                              WHEN e.steps_failed + c.failed > 0
+                                  THEN 'failed'::flowsync.execution_status
+                              ELSE 'succeeded'::flowsync.execution_status END,
+                finished_at = CASE WHEN e.steps_open = c.closed THEN p_now END,
+                -- (an inline subquery: a function call per finishing execution costs more)
+                output = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed = 0 THEN (
+                    SELECT CASE WHEN bool_or(s.node_id = '$output')
+                                THEN jsonb_object_agg(s.node_id, s.output) -> '$output'
+                                ELSE coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb)
+                           END
+                    -- (the version's leaves: workflow_nodes_leaves_idx)
+                    FROM flowsync.workflow_nodes n
+                    CROSS JOIN LATERAL (  -- (a key lookup per leaf, whatever the statistics say)
+                        SELECT s.node_id, s.output FROM flowsync.steps s
+                        WHERE s.execution_id = e.id AND s.node_idx = n.node_idx
+                          AND s.status = 'succeeded'
+                        OFFSET 0) s
+                    WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.is_leaf)
+                END,
+                error = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed > 0
+                             THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
+            FROM (
+                SELECT s.execution_id,
+                       count(*)::int AS closed,
+                       -- (the node is read only for a step that failed: rare)
+                       (count(*) FILTER (WHERE CASE WHEN s.status IN ('failed', 'dead')
+                                                    THEN NOT (flowsync._step_node(s)).continue_on_failure
+                                                    ELSE false END))::int AS failed
+                FROM unnest(v_frontier) AS c(id)
+                CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
+                    SELECT s.* FROM flowsync.steps s WHERE s.id = c.id OFFSET 0) s
+                GROUP BY s.execution_id
+            ) c
+            WHERE e.id = c.execution_id
         )
-        SELECT coalesce(array_agg(d.id ORDER BY d.id) FILTER (WHERE d.status = 'queued'), '{}'),
+        SELECT coalesce(array_agg(d.id) FILTER (WHERE d.status = 'running'), '{}'),
+               coalesce(array_agg(d.id ORDER BY d.id) FILTER (WHERE d.status = 'queued'), '{}'),
                coalesce(array_agg(d.queue ORDER BY d.id) FILTER (WHERE d.status = 'queued'), '{}'),
                coalesce(array_agg(d.id) FILTER (WHERE d.status = 'skipped'), '{}')
-        INTO v_new_ready, v_new_queues, v_skipped
+        INTO v_new_leased, v_new_queued, v_new_queues, v_frontier
         FROM decided d;
 
-        v_ready := v_ready || v_new_ready;
+        v_leased := v_leased || v_new_leased;
+        v_room := v_room - cardinality(v_new_leased);
+        v_queued := v_queued || v_new_queued;
         v_queues := v_queues || v_new_queues;
-        v_closed := v_closed || v_skipped;
-        v_frontier := v_skipped;
     END LOOP;
 
-    -- Count what closed per execution; an execution with no open step left finishes in the
-    -- same statement: succeeded, or failed when a step failed for good (failed/dead and not
-    -- continue_on_failure).
-    WITH closed AS (
-        SELECT s.execution_id,
-               count(*)::int AS closed,
-               -- (the node is read only for a step that failed: rare)
-               (count(*) FILTER (WHERE CASE WHEN s.status IN ('failed', 'dead')
-                                            THEN NOT (flowsync._step_node(s)).continue_on_failure
-                                            ELSE false END))::int AS failed
-        FROM unnest(v_closed) AS c(id)
-        CROSS JOIN LATERAL (  -- (a key lookup, whatever the statistics say)
-            SELECT s.* FROM flowsync.steps s WHERE s.id = c.id OFFSET 0) s
-        GROUP BY s.execution_id
-    )
-    UPDATE flowsync.executions e
-    SET steps_open = e.steps_open - c.closed,
-        steps_failed = e.steps_failed + c.failed,
-        status = CASE WHEN e.steps_open > c.closed THEN e.status
-                      WHEN e.steps_failed + c.failed > 0 THEN 'failed'::flowsync.execution_status
-                      ELSE 'succeeded'::flowsync.execution_status END,
-        finished_at = CASE WHEN e.steps_open = c.closed THEN p_now END,
-        -- (an inline subquery: a function call per finishing execution costs more)
-        output = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed = 0 THEN (
-            SELECT CASE WHEN bool_or(s.node_id = '$output')
-                        THEN jsonb_object_agg(s.node_id, s.output) -> '$output'
-                        ELSE coalesce(jsonb_object_agg(s.node_id, s.output), '{}'::jsonb) END
-            FROM flowsync.workflow_nodes n  -- (the version's leaves: workflow_nodes_leaves_idx)
-            CROSS JOIN LATERAL (  -- (a key lookup per leaf, whatever the statistics say)
-                SELECT s.node_id, s.output FROM flowsync.steps s
-                WHERE s.execution_id = e.id AND s.node_idx = n.node_idx
-                  AND s.status = 'succeeded'
-                OFFSET 0) s
-            WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.is_leaf) END,
-        error = CASE WHEN e.steps_open = c.closed AND e.steps_failed + c.failed > 0
-                     THEN flowsync._execution_error(e.id, e.workflow_id, e.version) END
-    FROM closed c
-    WHERE e.id = c.execution_id;
-    RETURN ROW(v_ready, v_queues);
+    IF cardinality(v_queued) > 0 THEN
+        PERFORM flowsync._enqueue(ROW(v_queued, v_queues)::flowsync.ready_steps, p_now);
+    END IF;
+    IF cardinality(v_leased) > 0 THEN
+        RETURN QUERY SELECT * FROM flowsync._step_claims(v_leased);
+    END IF;
 END;
 $_$;
+
+
+--
+-- Name: _step_claims(bigint[]); Type: FUNCTION; Schema: flowsync; Owner: -
+--
+
+CREATE FUNCTION flowsync._step_claims(p_step_ids bigint[]) RETURNS SETOF flowsync.step_claim
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT 'claimed'::text, s.id, s.execution_id, w.name, e.version, s.node_id, n.type, n.config,
+           s.attempt, n.max_attempts, s.lease_token, n.timeout_ms, e.input,
+           CASE WHEN cardinality(n.context_nodes) = 0 THEN '{}'::jsonb ELSE (
+               SELECT coalesce(jsonb_object_agg(u.node_id, jsonb_build_object('output', u.output)),
+                               '{}'::jsonb)
+               FROM unnest(n.context_nodes) AS c(node_idx)
+               CROSS JOIN LATERAL (
+                   SELECT x.node_id, x.output FROM flowsync.steps x
+                   WHERE x.execution_id = s.execution_id AND x.node_idx = c.node_idx
+                     AND x.status = 'succeeded'
+                   OFFSET 0  -- one unique-key lookup per node, whatever the statistics say
+               ) u) END,
+           s.state
+    -- (a LATERAL subquery with OFFSET 0 is one index lookup per outer row that the planner
+    -- cannot reorder)
+    FROM unnest(p_step_ids) AS q(id)
+    CROSS JOIN LATERAL (SELECT * FROM flowsync.steps s WHERE s.id = q.id OFFSET 0) s
+    CROSS JOIN LATERAL (
+        SELECT * FROM flowsync.executions e WHERE e.id = s.execution_id OFFSET 0) e
+    CROSS JOIN LATERAL (
+        SELECT w.name FROM flowsync.workflows w WHERE w.id = e.workflow_id OFFSET 0) w
+    CROSS JOIN LATERAL (
+        SELECT * FROM flowsync.workflow_nodes n
+        WHERE n.workflow_id = e.workflow_id AND n.version = e.version AND n.node_idx = s.node_idx
+        OFFSET 0) n
+    ORDER BY s.id
+$$;
 
 
 --
@@ -859,7 +838,20 @@ BEGIN
     ) l
     WHERE e.id = l.id AND e.status = 'queued';
 
-    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
+    -- queued -> running under a new lease for p_worker (a new token, and a row in leases).
+    WITH leased AS (
+        UPDATE flowsync.steps s
+        SET status = 'running', attempt = s.attempt + 1, lease_token = gen_random_uuid(),
+            worker_id = p_worker, started_at = p_now
+        WHERE s.id = ANY (v_ids) AND s.status = 'queued'
+        RETURNING s.id
+    ), held AS (
+        INSERT INTO flowsync.leases (step_id, worker_id, expires_at)
+        SELECT l.id, p_worker, p_now + make_interval(secs => p_lease_ms / 1000.0) FROM leased l
+    )
+    SELECT array_agg(l.id ORDER BY l.id) INTO v_ids FROM leased l;
+
+    RETURN QUERY SELECT * FROM flowsync._step_claims(v_ids);
 END;
 $$;
 
@@ -1362,7 +1354,7 @@ BEGIN
     DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_released);
 
     -- Back to the job table (and a wake-up), due now.
-    PERFORM flowsync._dispatch(flowsync._ready(v_released), NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._enqueue(flowsync._ready(v_released), p_now);
     RETURN cardinality(v_released);
 END;
 $$;
@@ -1564,8 +1556,8 @@ BEGIN
     IF cardinality(v_jobs) > 0 THEN
         PERFORM flowsync._notify_jobs(v_jobs);
     END IF;
-    RETURN QUERY SELECT * FROM flowsync._dispatch(
-        flowsync._settle(v_ended, p_now), p_worker, p_queues, p_limit, p_lease_ms, p_now);
+    RETURN QUERY SELECT * FROM flowsync._settle(
+        v_ended, p_now, p_worker, p_queues, p_limit, p_lease_ms);
     GET DIAGNOSTICS v_handed = ROW_COUNT;
 
     -- Fill the worker's remaining slots from the job table: one round trip per cycle.
@@ -1637,7 +1629,7 @@ BEGIN
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);
-    PERFORM flowsync._dispatch(flowsync._settle(v_ended, p_now), NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._settle(v_ended, p_now);
     RETURN cardinality(v_jobs) + cardinality(v_ended);
 END;
 $$;
@@ -1728,9 +1720,9 @@ BEGIN
                           WHERE s.id = ANY (v_retried)),
                 'actor', p_actor)));
 
-    PERFORM flowsync._dispatch(flowsync._ready(v_run), NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._enqueue(flowsync._ready(v_run), p_now);
     -- Skips settle like any other terminal step (and may finish the execution at once).
-    PERFORM flowsync._dispatch(flowsync._settle(v_skip, p_now), NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._settle(v_skip, p_now);
     RETURN 'resumed';
 END;
 $$;

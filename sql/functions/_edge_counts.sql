@@ -12,7 +12,7 @@ LANGUAGE sql STABLE AS $$
            count(*) FILTER (WHERE u.status = 'skipped'
                               OR (u.status = 'succeeded' AND e.when_value IS NOT NULL
                                   AND e.when_value IS DISTINCT FROM u.outcome))::int
-    -- Key lookups in this order, whatever the statistics say (see _lease_steps): a planner
+    -- Key lookups in this order, whatever the statistics say (see _step_claims): a planner
     -- left to itself may read every edge of the version for every upstream step.
     FROM unnest(p_upstream) AS f(id)
     CROSS JOIN LATERAL (SELECT * FROM flowsync.steps u WHERE u.id = f.id OFFSET 0) u

@@ -1,5 +1,5 @@
 -- Steps made ready (status queued) by something other than _settle, with their queues, for
--- _dispatch.
+-- _enqueue.
 CREATE OR REPLACE FUNCTION flowsync._ready(p_step_ids bigint[])
 RETURNS flowsync.ready_steps
 LANGUAGE sql STABLE AS $$

@@ -50,6 +50,19 @@ BEGIN
     ) l
     WHERE e.id = l.id AND e.status = 'queued';
 
-    RETURN QUERY SELECT * FROM flowsync._lease_steps(v_ids, p_worker, p_lease_ms, p_now);
+    -- queued -> running under a new lease for p_worker (a new token, and a row in leases).
+    WITH leased AS (
+        UPDATE flowsync.steps s
+        SET status = 'running', attempt = s.attempt + 1, lease_token = gen_random_uuid(),
+            worker_id = p_worker, started_at = p_now
+        WHERE s.id = ANY (v_ids) AND s.status = 'queued'
+        RETURNING s.id
+    ), held AS (
+        INSERT INTO flowsync.leases (step_id, worker_id, expires_at)
+        SELECT l.id, p_worker, p_now + make_interval(secs => p_lease_ms / 1000.0) FROM leased l
+    )
+    SELECT array_agg(l.id ORDER BY l.id) INTO v_ids FROM leased l;
+
+    RETURN QUERY SELECT * FROM flowsync._step_claims(v_ids);
 END;
 $$;

@@ -28,7 +28,7 @@ BEGIN
     DELETE FROM flowsync.leases l WHERE l.step_id = ANY (v_released);
 
     -- Back to the job table (and a wake-up), due now.
-    PERFORM flowsync._dispatch(flowsync._ready(v_released), NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._enqueue(flowsync._ready(v_released), p_now);
     RETURN cardinality(v_released);
 END;
 $$;

@@ -167,8 +167,8 @@ BEGIN
     IF cardinality(v_jobs) > 0 THEN
         PERFORM flowsync._notify_jobs(v_jobs);
     END IF;
-    RETURN QUERY SELECT * FROM flowsync._dispatch(
-        flowsync._settle(v_ended, p_now), p_worker, p_queues, p_limit, p_lease_ms, p_now);
+    RETURN QUERY SELECT * FROM flowsync._settle(
+        v_ended, p_now, p_worker, p_queues, p_limit, p_lease_ms);
     GET DIAGNOSTICS v_handed = ROW_COUNT;
 
     -- Fill the worker's remaining slots from the job table: one round trip per cycle.

@@ -60,7 +60,7 @@ BEGIN
     END LOOP;
 
     PERFORM flowsync._notify_jobs(v_jobs);
-    PERFORM flowsync._dispatch(flowsync._settle(v_ended, p_now), NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._settle(v_ended, p_now);
     RETURN cardinality(v_jobs) + cardinality(v_ended);
 END;
 $$;

@@ -88,9 +88,9 @@ BEGIN
                           WHERE s.id = ANY (v_retried)),
                 'actor', p_actor)));
 
-    PERFORM flowsync._dispatch(flowsync._ready(v_run), NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._enqueue(flowsync._ready(v_run), p_now);
     -- Skips settle like any other terminal step (and may finish the execution at once).
-    PERFORM flowsync._dispatch(flowsync._settle(v_skip, p_now), NULL, '{}', 0, 0, p_now);
+    PERFORM flowsync._settle(v_skip, p_now);
     RETURN 'resumed';
 END;
 $$;

@@ -1,6 +1,7 @@
 """Migration 0007 drops the forms of _settle, _dispatch and report_steps whose types changed,
 so that the functions created after it are the only ones: a database at 0006 (with the
-functions of then, here stand-ins with their signatures) runs a chain after the upgrade."""
+functions of then, here stand-ins with their signatures) runs a chain after the upgrade.
+(_dispatch is gone since 0008.)"""
 
 from __future__ import annotations
 
@@ -38,11 +39,7 @@ def test_an_upgraded_database_has_one_form_of_each_function_and_runs_a_chain(
             "WHERE p.pronamespace = 'flowsync'::regnamespace "
             "AND p.proname IN ('_settle', '_dispatch', 'report_steps') GROUP BY p.proname"
         ).fetchall()
-        assert {r["proname"]: r["n"] for r in forms} == {
-            "_settle": 1,
-            "_dispatch": 1,
-            "report_steps": 1,
-        }
+        assert {r["proname"]: r["n"] for r in forms} == {"_settle": 1, "report_steps": 1}
         indexes = conn.execute(
             "SELECT indexname FROM pg_indexes WHERE schemaname = 'flowsync' "
             "AND indexname IN ('leases_expires_at_idx', 'workflow_nodes_leaves_idx')"
