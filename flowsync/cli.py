@@ -16,6 +16,7 @@ import psycopg
 from flowsync import keys, store
 from flowsync.config import ConfigError, Settings, load_settings
 from flowsync.database import database_dsn
+from flowsync.db import use_json_codecs
 from flowsync.definition import (
     DefinitionError,
     parse_definition,
@@ -36,13 +37,7 @@ def _with_connection(dsn: str, work: Callable[[asyncpg.Connection[Any]], Awaitab
     async def run() -> T:
         conn = await asyncpg.connect(dsn)
         try:
-            for name in ("json", "jsonb"):
-                await conn.set_type_codec(
-                    name,
-                    schema="pg_catalog",
-                    encoder=lambda v: msgspec.json.encode(v).decode(),
-                    decoder=msgspec.json.decode,
-                )
+            await use_json_codecs(conn)
             return await work(conn)
         finally:
             await conn.close()

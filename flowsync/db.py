@@ -28,7 +28,8 @@ def has_nul_escape(encoded_json: bytes) -> bool:
     return b"\\u0000" in encoded_json and _NUL_ESCAPE.search(encoded_json) is not None
 
 
-async def _init_connection(conn: asyncpg.Connection[Any]) -> None:
+async def use_json_codecs(conn: asyncpg.Connection[Any]) -> None:
+    """json/jsonb values as Python objects in and out (msgspec)."""
     for name in ("json", "jsonb"):
         await conn.set_type_codec(
             name, schema="pg_catalog", encoder=_encode_json, decoder=_decoder.decode
@@ -68,7 +69,7 @@ async def create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        init=_init_connection,
+        init=use_json_codecs,
         reset=_no_reset,
         server_settings=settings,
         command_timeout=command_timeout,

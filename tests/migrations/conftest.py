@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
 from flowsync.migrate import load_migrations, migrate, sql_dir
 from tests.pg import ServerForTests
+from tests.sql.conftest import Db, chain
 
 
 @pytest.fixture
@@ -48,3 +50,30 @@ def upgrade_from(dsn: str, version: int, sql_copy: Path, state: str) -> None:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(state.encode())
     migrate(dsn)
+
+
+def function_forms(conn: psycopg.Connection[dict[str, Any]], *names: str) -> dict[str, int]:
+    """How many functions of each of these names the flowsync schema has (absent: not listed)."""
+    rows = conn.execute(
+        "SELECT p.proname, count(*) AS n FROM pg_proc p "
+        "WHERE p.pronamespace = 'flowsync'::regnamespace AND p.proname = ANY (%s) "
+        "GROUP BY p.proname",
+        (list(names),),
+    ).fetchall()
+    return {r["proname"]: r["n"] for r in rows}
+
+
+def run_two_step_chain(conn: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run a two-step chain to its end: claim the first step, report it (the answer hands
+    the second step over), succeed the second, check that the execution succeeded. Returns
+    the first report's answer."""
+    db = Db(conn)
+    db.save(chain("c2", 2))
+    execution_id = db.start("c2")
+    (claim,) = db.claim()
+    report = {"step_id": claim["step_id"], "token": str(claim["lease_token"]), "kind": "succeeded"}
+    rows = db.report([report], limit=10)
+    assert len(rows) == 2, rows
+    assert db.succeed(rows[1]) == "ok"
+    assert db.execution(execution_id)["status"] == "succeeded"
+    return rows

@@ -10,8 +10,7 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from tests.migrations.conftest import upgrade_from
-from tests.sql.conftest import Db, chain
+from tests.migrations.conftest import function_forms, run_two_step_chain, upgrade_from
 
 # The 0006-era signatures (bodies do not matter: the upgrade must replace them).
 FUNCTIONS_AT_0006 = """
@@ -34,28 +33,13 @@ def test_an_upgraded_database_has_one_form_of_each_function_and_runs_a_chain(
     upgrade_from(empty_dsn, 6, sql_copy, FUNCTIONS_AT_0006)
 
     with psycopg.connect(empty_dsn, autocommit=True, row_factory=dict_row) as conn:
-        forms = conn.execute(
-            "SELECT p.proname, count(*) AS n FROM pg_proc p "
-            "WHERE p.pronamespace = 'flowsync'::regnamespace "
-            "AND p.proname IN ('_settle', '_dispatch', 'report_steps') GROUP BY p.proname"
-        ).fetchall()
-        assert {r["proname"]: r["n"] for r in forms} == {"_settle": 1, "report_steps": 1}
+        forms = function_forms(conn, "_settle", "_dispatch", "report_steps")
+        assert forms == {"_settle": 1, "report_steps": 1}
         indexes = conn.execute(
             "SELECT indexname FROM pg_indexes WHERE schemaname = 'flowsync' "
             "AND indexname IN ('leases_expires_at_idx', 'workflow_nodes_leaves_idx')"
         ).fetchall()
         assert [r["indexname"] for r in indexes] == ["workflow_nodes_leaves_idx"]
 
-        db = Db(conn)
-        db.save(chain("c2", 2))
-        execution_id = db.start("c2")
-        (claim,) = db.claim()
-        report = {
-            "step_id": claim["step_id"],
-            "token": str(claim["lease_token"]),
-            "kind": "succeeded",
-        }
-        rows = db.report([report], limit=10)
+        rows = run_two_step_chain(conn)
         assert [(r["result"], r["node_id"]) for r in rows] == [("ok", None), ("claimed", "s1")]
-        assert db.succeed(rows[1]) == "ok"
-        assert db.execution(execution_id)["status"] == "succeeded"

@@ -10,8 +10,7 @@ from pathlib import Path
 import psycopg
 from psycopg.rows import dict_row
 
-from tests.migrations.conftest import upgrade_from
-from tests.sql.conftest import Db, chain
+from tests.migrations.conftest import function_forms, run_two_step_chain, upgrade_from
 
 # The 0007-era signatures (bodies do not matter: the upgrade must replace them).
 FUNCTIONS_AT_0007 = """
@@ -33,31 +32,13 @@ def test_an_upgraded_database_has_todays_functions_only_and_hands_a_chain_off(
     upgrade_from(empty_dsn, 7, sql_copy, FUNCTIONS_AT_0007)
 
     with psycopg.connect(empty_dsn, autocommit=True, row_factory=dict_row) as conn:
-        forms = conn.execute(
-            "SELECT p.proname, count(*) AS n FROM pg_proc p "
-            "WHERE p.pronamespace = 'flowsync'::regnamespace "
-            "AND p.proname IN ('_settle', '_dispatch', '_lease_steps', '_enqueue', "
-            "'_step_claims') GROUP BY p.proname"
-        ).fetchall()
-        assert {r["proname"]: r["n"] for r in forms} == {
-            "_settle": 1,
-            "_enqueue": 1,
-            "_step_claims": 1,
-        }
+        forms = function_forms(
+            conn, "_settle", "_dispatch", "_lease_steps", "_enqueue", "_step_claims"
+        )
+        assert forms == {"_settle": 1, "_enqueue": 1, "_step_claims": 1}
 
-        db = Db(conn)
-        db.save(chain("c2", 2))
-        execution_id = db.start("c2")
-        (claim,) = db.claim()
-        report = {
-            "step_id": claim["step_id"],
-            "token": str(claim["lease_token"]),
-            "kind": "succeeded",
-        }
-        rows = db.report([report], limit=10)
+        rows = run_two_step_chain(conn)
         assert [(r["result"], r["node_id"], r["attempt"]) for r in rows] == [
             ("ok", None, None),
             ("claimed", "s1", 1),
         ]
-        assert db.succeed(rows[1]) == "ok"
-        assert db.execution(execution_id)["status"] == "succeeded"
