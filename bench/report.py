@@ -372,7 +372,13 @@ class Report:
             "baselines": baselines,
             "targets": targets,
             "raw": {
-                key: {"label": self.labels.get(key, key), "runs": runs}
+                key: {
+                    "label": self.labels.get(key, key),
+                    "runs": [
+                        None if run is None else {k: _num(v) for k, v in run.items()}
+                        for run in runs
+                    ],
+                }
                 for key, runs in self.results.items()
             },
             "errors": self.errors,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -189,13 +190,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run_bench(*, quick: bool, out: Path | None, only: str | None, database_url: str | None) -> int:
     sizes = Sizes.quick() if quick else Sizes.full()
     started = datetime.now(UTC)
+    chosen = _select(measurements(sizes), only)
     out = (out or REPO_ROOT / "bench" / "out" / started.strftime("%Y%m%d-%H%M%S")).resolve()
     log_dir = out / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     console = Console()
     if not console.is_terminal:
         console = Console(width=150)  # a log file: do not wrap the table at 80 columns
-    chosen = _select(measurements(sizes), only)
 
     meta: dict[str, Any] = {
         "started_at": started.isoformat(timespec="seconds"),
@@ -220,7 +221,8 @@ def run_bench(*, quick: bool, out: Path | None, only: str | None, database_url: 
         server = BenchServer.start(database_url)
     try:
         with console.status("preparing the template database..."):
-            server.build_template(prepare_template)
+            with_pgqueuer = any(m.key.startswith("pgqueuer.") for m in chosen)
+            server.build_template(functools.partial(prepare_template, pgqueuer=with_pgqueuer))
             meta["server"] = server.describe()
         progress = Progress(
             SpinnerColumn(),
@@ -261,22 +263,26 @@ def run_bench(*, quick: bool, out: Path | None, only: str | None, database_url: 
     meta["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     meta["code_fingerprints"] = sorted(fingerprints)
     report = Report(meta, results, {m.key: f"{m.system}: {m.label}" for m in chosen}, errors)
-    (out / "results.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    (out / "results.json").write_text(
+        json.dumps(report.to_json(), indent=2, allow_nan=False) + "\n"
+    )
     (out / "results.md").write_text(report.markdown())
     report.print(console)
     console.print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
     return 1 if errors else 0
 
 
-def prepare_template(dsn: str) -> None:
-    """FlowSync migrated with the bench workflows, PgQueuer installed, the floor's table."""
+def prepare_template(dsn: str, *, pgqueuer: bool) -> None:
+    """FlowSync migrated with the bench workflows, the floor's table, and PgQueuer's schema
+    if a PgQueuer measurement runs (PgQueuer is a dependency of those alone)."""
     import psycopg
 
     migrate(dsn)
     save_workflows(dsn)
     with psycopg.connect(dsn, autocommit=True) as conn:
         floor.install(conn)
-    asyncio.run(pgqueuer_baseline.install(dsn))
+    if pgqueuer:
+        asyncio.run(pgqueuer_baseline.install(dsn))
 
 
 def code_fingerprint() -> str:
@@ -324,11 +330,12 @@ def _select(all_measurements: list[Measurement], only: str | None) -> list[Measu
     if not only:
         return all_measurements
     wanted = [w.strip() for w in only.split(",") if w.strip()]
-    chosen = [m for m in all_measurements if any(m.key.startswith(w) for w in wanted)]
-    if not chosen:
+    unknown = [w for w in wanted if not any(m.key.startswith(w) for m in all_measurements)]
+    if unknown or not wanted:
         keys = ", ".join(m.key for m in all_measurements)
-        raise SystemExit(f"flowsync bench: --only {only!r} matches nothing; keys: {keys}")
-    return chosen
+        what = ", ".join(repr(w) for w in unknown) if unknown else repr(only)
+        raise SystemExit(f"flowsync bench: --only {what} matches nothing; keys: {keys}")
+    return [m for m in all_measurements if any(m.key.startswith(w) for w in wanted)]
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
     embedded server (durable: fsync on, synchronous_commit on) in a temp dir on disk,
     or FLOWSYNC_DATABASE_URL's server
-        └─ flowsync_bench_template: FlowSync migrated + bench workflows, PgQueuer installed,
-           the floor's job table
-              └─ flowsync_bench_<n>: cloned for one measurement, dropped after it
+        └─ flowsync_bench_template_<pid>: FlowSync migrated + bench workflows, PgQueuer's
+           schema (when a PgQueuer measurement runs), the floor's job table
+              └─ flowsync_bench_<pid>_<n>: cloned for one measurement, dropped after it
+
+(Named by process, so that two runs against one server do not drop each other's.)
 
 Cloning keeps every repetition of every scenario on the same starting state (no bloat or
 statistics carried over from the previous one) while all of them share one server.
@@ -26,7 +28,6 @@ import psycopg
 
 from flowsync.embedded import EmbeddedPostgres
 
-TEMPLATE = "flowsync_bench_template"
 _SETTINGS = (
     "server_version",
     "fsync",
@@ -46,6 +47,7 @@ class BenchServer:
         self.admin_dsn = admin_dsn
         self.embedded = embedded
         self.data_dir = data_dir
+        self.template = f"flowsync_bench_template_{os.getpid()}"
         self._counter = itertools.count(1)
         self._databases: set[str] = set()
 
@@ -70,16 +72,16 @@ class BenchServer:
 
     def build_template(self, prepare: Callable[[str], None]) -> None:
         """Create the template database and let `prepare(dsn)` fill it."""
-        self._drop(TEMPLATE)
-        self._execute(f'CREATE DATABASE "{TEMPLATE}"')
-        prepare(self.dsn_for(TEMPLATE))
+        self._drop(self.template)
+        self._execute(f'CREATE DATABASE "{self.template}"')
+        prepare(self.dsn_for(self.template))
 
     @contextlib.contextmanager
     def fresh_database(self) -> Iterator[str]:
         """A database cloned from the template for the `with` block; its DSN."""
         name = f"flowsync_bench_{os.getpid()}_{next(self._counter)}"
         self._drop(name)
-        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         self._databases.add(name)
         try:
             yield self.dsn_for(name)
@@ -102,7 +104,7 @@ class BenchServer:
         return info
 
     def stop(self) -> None:
-        for name in [*self._databases, TEMPLATE]:
+        for name in [*self._databases, self.template]:
             with contextlib.suppress(psycopg.Error):
                 self._drop(name)
         if self.embedded is not None:
