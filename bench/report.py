@@ -446,7 +446,13 @@ class Report:
         load = self.meta.get("load_average_1m")
         if load:
             cpus = self.meta.get("machine", {}).get("cpus") or 1
-            busy = " (other work competed with the benchmark)" if load["max"] > cpus else ""
+            # (A 1-minute average lags: the previous measurement's own processes count too.)
+            busy = (
+                " (above the CPU count: the previous measurement, or other work, was still"
+                " loading the machine)"
+                if load["max"] > cpus
+                else ""
+            )
             notes.append(
                 f"1-minute load average before each measurement: {load['min']:.1f}-"
                 f"{load['max']:.1f} on {cpus} CPUs{busy}"

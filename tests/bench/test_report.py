@@ -269,7 +269,8 @@ def test_notes_say_what_makes_the_figures_weaker() -> None:
     assert notes == [
         "one repetition per scenario (--quick): no spread; smaller counts",
         "1-minute load average before each measurement: 0.5-3.0 on 2 CPUs"
-        " (other work competed with the benchmark)",
+        " (above the CPU count: the previous measurement, or other work, was still"
+        " loading the machine)",
         "the server runs with fsync=off, synchronous_commit=off: figures are not "
         "durable-commit figures",
         "the engine's code (sql/, flowsync/) changed during the run (2 versions: abc, def): "
