@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterator
 
@@ -11,6 +12,20 @@ from psycopg.rows import dict_row
 
 from tests.pg import ServerForTests, start_test_server
 from tests.sql.conftest import Db
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_log_handler() -> Iterator[None]:
+    """A CLI command run in-process points the root logger at the stderr of that moment
+    (configure_logging), which pytest closes after the test: a thread logging later (the
+    SMTP test server's) would then fail to write. Take such a handler away again."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if type(handler) is logging.StreamHandler and handler not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
