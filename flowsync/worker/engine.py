@@ -61,6 +61,14 @@ def _claims_in(
 ENV_PREFIX = "FLOWSYNC_ENV_"
 
 
+async def _wait_for_event(event: asyncio.Event, seconds: float | None) -> None:
+    """Until `event` is set or `seconds` have passed (None: no limit)."""
+    # (asyncio.timeout, not wait_for: that runs the wait as a task of its own)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(None if seconds is None else max(seconds, 0)):
+            await event.wait()
+
+
 def expression_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
     """FLOWSYNC_ENV_<NAME> variables, visible to expressions as env.<NAME>."""
     return {k[len(ENV_PREFIX) :]: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
@@ -304,10 +312,7 @@ class Worker:
         await self._after_claiming(limit, len(claims), wakes_before)
 
     async def _wait(self, seconds: float | None) -> None:
-        # (asyncio.timeout, not wait_for: that runs the wait as a task of its own)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(None if seconds is None else max(seconds, 0)):
-                await self._activity.wait()
+        await _wait_for_event(self._activity, seconds)
 
     async def _plan_sleep(self) -> None:
         """Nothing more is ready: learn when the next job falls due. Only ever brings the
@@ -491,8 +496,7 @@ class Worker:
                     self._peers = peers
                     log.info("worker.peers", peers=peers, pipeline=self._pipeline)
                     self._activity.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._peers_changed.wait(), self.config.heartbeat_seconds)
+            await _wait_for_event(self._peers_changed, self.config.heartbeat_seconds)
 
     @property
     def _pipeline(self) -> int:
